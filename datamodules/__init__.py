@@ -1,0 +1,1 @@
+"""LightningDataModules. They describe their images through ``DataInfo`` and know nothing of models."""

@@ -1,0 +1,142 @@
+"""MNIST as in-memory uint8 tensors: read once through torchvision, converted per batch item cheaply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset, random_split
+from torchvision.datasets import MNIST
+
+from datamodules.base import DataInfo, resolve_root
+from genlab.config.schema import DataConfig, check, check_choice
+from genlab.errors import DataError
+
+BINARIZE = ("none", "dynamic", "static")
+RANGES = ("0_1", "-1_1")
+
+
+@dataclass
+class MNISTConfig(DataConfig):
+    name: str = "mnist"
+    batch_size: int = 128
+    val_size: int = 5000
+    split_seed: int = 0
+    image_size: int = 28  # 32 pads two pixels of background on each side (DCGAN's power-of-two sizes)
+    value_range: str = "0_1"  # "-1_1" for tanh generators
+    binarize: str = "none"  # "dynamic": a fresh Bernoulli draw per training item; eval splits fixed by seed
+    download: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(0 < self.val_size < 60000, "val_size", self.val_size, "must be in 1..59999")
+        check(self.image_size in (28, 32), "image_size", self.image_size, "must be 28 or 32")
+        check_choice("value_range", self.value_range, RANGES)
+        check_choice("binarize", self.binarize, BINARIZE)
+        check(self.binarize == "none" or self.value_range == "0_1", "binarize", self.binarize,
+              "binarized pixels are {0, 1}: use data.value_range=0_1")
+
+
+class MNISTImages(Dataset):
+    """(image, label) pairs from uint8 tensors; binarization and range mapping happen per item."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, cfg: MNISTConfig, fixed_seed: int | None):
+        self.images, self.labels, self.cfg = images, labels, cfg
+        self.fixed = None
+        if cfg.binarize == "static" or (cfg.binarize == "dynamic" and fixed_seed is not None):
+            # eval splits get one seeded draw, so test numbers do not move between evaluations
+            gen = torch.Generator().manual_seed(fixed_seed if fixed_seed is not None else 0)
+            self.fixed = torch.bernoulli(images.float() / 255.0, generator=gen).to(torch.uint8)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        if self.fixed is not None:
+            x = self.fixed[i].float()
+        elif self.cfg.binarize == "dynamic":
+            x = torch.bernoulli(self.images[i].float() / 255.0)
+        else:
+            x = self.images[i].float() / 255.0
+        x = x.unsqueeze(0)
+        if self.cfg.image_size == 32:
+            x = F.pad(x, (2, 2, 2, 2))
+        if self.cfg.value_range == "-1_1":
+            x = x * 2 - 1
+        return x, int(self.labels[i])
+
+
+def load_mnist_tensors(cfg: MNISTConfig, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    root = resolve_root(cfg.root)
+    split = "train" if train else "test"
+    try:
+        ds = MNIST(str(root), train=train, download=False)
+    except RuntimeError:
+        if not cfg.download:
+            raise DataError(f"MNIST not found under {root / 'MNIST' / 'raw'} and data.download=false; set "
+                            "data.root=PATH or GENLAB_DATA_DIR to a folder holding MNIST/raw/") from None
+        try:
+            ds = MNIST(str(root), train=train, download=True)
+        except Exception as e:  # noqa: BLE001 - any download failure gets the same advice
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise DataError(f"MNIST not found under {root / 'MNIST' / 'raw'} and the download failed ({reason}); "
+                            "connect to the internet, or set data.root=PATH or GENLAB_DATA_DIR to a folder "
+                            "holding MNIST/raw/") from None
+    except (ValueError, OSError, EOFError) as e:
+        raise DataError(f"MNIST {split} files under {root / 'MNIST' / 'raw'} are unreadable ({e}); delete them "
+                        "to download again, or point data.root elsewhere") from None
+    expected = 60000 if train else 10000
+    if ds.data.shape != (expected, 28, 28) or len(ds.targets) != expected:
+        raise DataError(f"MNIST {split} files under {root / 'MNIST' / 'raw'} hold {tuple(ds.data.shape)} images, "
+                        f"expected ({expected}, 28, 28); delete them to download again")
+    return ds.data, ds.targets
+
+
+class MNISTDataModule(pl.LightningDataModule):
+    """Train/val split of the 60k training images (seeded), and the 10k test images."""
+
+    name = "mnist"
+    Config = MNISTConfig
+
+    def __init__(self, cfg: MNISTConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.train_set = self.val_set = self.test_set = None
+
+    @property
+    def info(self) -> DataInfo:
+        lo = -1.0 if self.cfg.value_range == "-1_1" else 0.0
+        return DataInfo((1, self.cfg.image_size, self.cfg.image_size), (lo, 1.0), num_classes=10)
+
+    def prepare_data(self) -> None:
+        load_mnist_tensors(self.cfg, train=True)
+        load_mnist_tensors(self.cfg, train=False)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is None:
+            images, labels = load_mnist_tensors(self.cfg, train=True)
+            gen = torch.Generator().manual_seed(self.cfg.split_seed)
+            train_idx, val_idx = random_split(range(len(labels)), [len(labels) - self.cfg.val_size,
+                                                                   self.cfg.val_size], generator=gen)
+            train_idx, val_idx = torch.tensor(list(train_idx)), torch.tensor(list(val_idx))
+            self.train_set = MNISTImages(images[train_idx], labels[train_idx], self.cfg, fixed_seed=None)
+            self.val_set = MNISTImages(images[val_idx], labels[val_idx], self.cfg,
+                                       fixed_seed=self.cfg.split_seed + 1)
+        if self.test_set is None and stage in (None, "test", "predict", "fit"):
+            images, labels = load_mnist_tensors(self.cfg, train=False)
+            self.test_set = MNISTImages(images, labels, self.cfg, fixed_seed=self.cfg.split_seed + 2)
+
+    def _loader(self, ds: Dataset, shuffle: bool) -> DataLoader:
+        return DataLoader(ds, batch_size=self.cfg.batch_size, shuffle=shuffle, num_workers=self.cfg.num_workers,
+                          persistent_workers=self.cfg.num_workers > 0, drop_last=False)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, shuffle=False)

@@ -1,0 +1,49 @@
+"""Reconstruction grid: input | corrupted input (denoising only) | reconstruction of fixed val images."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+from genlab.config.schema import CallbacksConfig
+from genlab.images import image_grid, log_picture
+
+
+class ReconstructionGrid(pl.Callback):
+    """Every ``image_every_n_epochs`` validation epochs. Needs ``pl_module(x)`` -> reconstruction in the data
+    range, and uses ``pl_module.corrupt(x)`` when the model has it and it changes the input."""
+
+    name = "reconstruction_grid"
+
+    def __init__(self, cfg: CallbacksConfig):
+        self.every, self.num_images = cfg.image_every_n_epochs, cfg.num_images
+        self.images: torch.Tensor | None = None
+
+    def _fixed_images(self, trainer: pl.Trainer) -> torch.Tensor:
+        if self.images is None:
+            batches = []
+            for x, *_ in trainer.datamodule.val_dataloader():
+                batches.append(x)
+                if sum(len(b) for b in batches) >= self.num_images:
+                    break
+            self.images = torch.cat(batches)[: self.num_images]
+        return self.images
+
+    @torch.no_grad()
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero or trainer.current_epoch % self.every:
+            return
+        was_training = pl_module.training
+        pl_module.eval()
+        x = self._fixed_images(trainer).to(pl_module.device)
+        rows = [x]
+        if hasattr(pl_module, "corrupt"):
+            corrupted = pl_module.corrupt(x)
+            if corrupted is not x:
+                rows.append(corrupted)
+            x = corrupted
+        rows.append(pl_module(x))
+        pl_module.train(was_training)
+        grid = image_grid(torch.cat(rows), pl_module.data_info.value_range, nrow=len(rows[0]))
+        caption = "rows: input | corrupted | reconstruction" if len(rows) == 3 else "rows: input | reconstruction"
+        log_picture(trainer, "images/reconstructions", grid, caption)

@@ -1,0 +1,209 @@
+"""Compose a run config: group schema <- ``configs/<group>/<choice>.yaml`` <- experiment <- command line.
+
+The one config-load point of the project. Every failure becomes a one-line ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from genlab import registry
+from genlab.config.schema import DEFAULT_CHOICES, FIXED_GROUPS, GROUPS, OPEN_GROUPS, TOP_LEVEL
+from genlab.errors import ConfigError, GenlabError
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+def list_experiments(config_dir: Path = CONFIG_DIR) -> list[str]:
+    return sorted(p.stem for p in (config_dir / "experiment").glob("*.yaml"))
+
+
+def _options(group: str, config_dir: Path) -> list[str]:
+    return sorted(p.stem for p in (config_dir / group).glob("*.yaml"))
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of keys to values")
+    return data
+
+
+def _parse_args(args: list[str]) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Split ``key=value`` arguments into top-level keys, group choices and group dotlist overrides."""
+    top, choices, dotlist = {}, {}, []
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"argument {arg!r} is not of the form key=value (try --help)")
+        if key in TOP_LEVEL:
+            top[key] = value
+        elif key in GROUPS:
+            choices[key] = value
+        elif key.split(".")[0] in GROUPS:
+            dotlist.append(arg)
+        else:
+            raise ConfigError(_unknown_key_message(key, [*TOP_LEVEL, *GROUPS]))
+    return top, choices, dotlist
+
+
+def _unknown_key_message(full_key: str, valid: list[str], prefix: str = "") -> str:
+    leaf = full_key.split(".")[-1]
+    close = difflib.get_close_matches(leaf, valid, n=1)
+    hint = f"did you mean {prefix}{close[0]!r}? " if close else ""
+    return f"unknown config key {full_key!r}; {hint}valid keys{' under ' + prefix.rstrip('.') if prefix else ''}: " \
+        f"{', '.join(valid)}"
+
+
+def _explain(exc: OmegaConfBaseException, group: str, node: DictConfig) -> ConfigError:
+    """Turn an OmegaConf merge error into one line naming the full key and what was expected."""
+    key = getattr(exc, "full_key", None) or getattr(exc, "key", None) or "?"
+    full_key = f"{group}.{key}" if not str(key).startswith(group + ".") else str(key)
+    parent_path = full_key.rsplit(".", 1)[0]
+    parent = OmegaConf.select(node, parent_path.partition(".")[2]) if "." in parent_path[len(group):] else node
+    if type(exc).__name__ in ("ConfigKeyError", "ConfigAttributeError") and isinstance(parent, DictConfig):
+        return ConfigError(_unknown_key_message(full_key, list(parent.keys()), prefix=parent_path + "."))
+    first = str(exc).splitlines()[0]
+    return ConfigError(f"{full_key}: {first}")
+
+
+def _schema_for(group: str, section: dict) -> type:
+    if group in FIXED_GROUPS:
+        return FIXED_GROUPS[group]
+    name = section.get("name")
+    if not name:
+        raise ConfigError(f"the {group} config has no 'name' (the registered {group} class to use)")
+    return registry.lookup(OPEN_GROUPS[group], name).Config
+
+
+def _build_group(group: str, layers: list[dict], dotlist: list[str]) -> DictConfig:
+    merged_plain: dict = {}
+    for layer in layers:
+        merged_plain = OmegaConf.to_container(OmegaConf.merge(merged_plain, layer))
+    for item in dotlist:  # a name override picks another schema, so it must be seen before merging
+        if item.split("=", 1)[0] == f"{group}.name":
+            merged_plain["name"] = item.split("=", 1)[1]
+    schema = _schema_for(group, merged_plain)
+    node = OmegaConf.structured(schema)
+    OmegaConf.set_struct(node, True)
+    try:
+        for layer in layers:
+            node = OmegaConf.merge(node, layer)
+        if dotlist:
+            node = OmegaConf.merge(node, OmegaConf.from_dotlist([d.partition(".")[2] for d in dotlist]))
+    except OmegaConfBaseException as e:
+        raise _explain(e, group, node) from None
+    return node
+
+
+def typed(node: DictConfig, group: str = "") -> Any:
+    """The dataclass instance of a group's config; runs its range checks."""
+    try:
+        return OmegaConf.to_object(node)
+    except ConfigError as e:
+        raise ConfigError(f"{group}.{e}" if group else str(e)) from None
+    except OmegaConfBaseException as e:
+        raise _explain(e, group, node) from None
+
+
+def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
+    cfg = OmegaConf.create({**top, **groups})
+    for group in GROUPS:
+        typed(cfg[group], group)
+    try:
+        cfg.seed = int(cfg.seed)
+    except (TypeError, ValueError):
+        raise ConfigError(f"seed={cfg.seed!r}: must be an integer") from None
+    OmegaConf.set_struct(cfg, True)
+    return cfg
+
+
+def compose(args: list[str], config_dir: Path = CONFIG_DIR) -> DictConfig:
+    """Build the run config from command-line style ``key=value`` arguments (``experiment=`` required)."""
+    top, cli_choices, dotlist = _parse_args(args)
+    experiments = list_experiments(config_dir)
+    name = top.get("experiment")
+    if not name:
+        raise ConfigError(f"no experiment given; pass experiment=NAME, one of: {', '.join(experiments)}")
+    if name not in experiments:
+        raise ConfigError(f"unknown experiment {name!r}; available: {', '.join(experiments)}")
+    exp = _read_yaml(config_dir / "experiment" / f"{name}.yaml")
+    choices = {**DEFAULT_CHOICES, **exp.pop("defaults", {}), **cli_choices}
+    unknown = set(exp) - set(GROUPS) - set(TOP_LEVEL)
+    if unknown:
+        raise ConfigError(f"experiment {name!r} has unknown top-level keys {sorted(unknown)}; valid: "
+                          f"{', '.join([*TOP_LEVEL, *GROUPS])}")
+    groups = {}
+    for group in GROUPS:
+        choice = choices.get(group)
+        if choice is None:
+            raise ConfigError(f"experiment {name!r} chooses no {group}; set defaults.{group} in it or pass "
+                              f"{group}=OPTION, one of: {', '.join(_options(group, config_dir))}")
+        path = config_dir / group / f"{choice}.yaml"
+        if not path.exists():
+            raise ConfigError(f"unknown {group} option {choice!r}; available: "
+                              f"{', '.join(_options(group, config_dir))}")
+        layers = [_read_yaml(path), exp.get(group) or {}]
+        groups[group] = _build_group(group, layers, [d for d in dotlist if d.split(".")[0] == group])
+    top_values = {"experiment": name, "seed": 42, "run_dir": None, "ckpt": None}
+    top_values.update({k: v for k, v in exp.items() if k in TOP_LEVEL})
+    top_values.update(top)
+    cfg = _finish(top_values, groups)
+    cfg_choices = {g: choices[g] for g in GROUPS}
+    OmegaConf.set_struct(cfg, False)
+    cfg.choices = cfg_choices
+    OmegaConf.set_struct(cfg, True)
+    return cfg
+
+
+def compose_from_saved(saved: dict, args: list[str]) -> DictConfig:
+    """Rebuild a config saved with a run (``config.yaml`` or a checkpoint) and apply overrides to it."""
+    top, cli_choices, dotlist = _parse_args(args)
+    if cli_choices:
+        raise ConfigError(f"cannot switch {', '.join(cli_choices)} of a saved run; override single keys instead")
+    groups = {}
+    for group in GROUPS:
+        section = dict(saved.get(group) or {})
+        groups[group] = _build_group(group, [section], [d for d in dotlist if d.split(".")[0] == group])
+    top_values = {k: saved.get(k) for k in TOP_LEVEL}
+    top_values.update(top)
+    cfg = _finish(top_values, groups)
+    OmegaConf.set_struct(cfg, False)
+    cfg.choices = saved.get("choices", {})
+    OmegaConf.set_struct(cfg, True)
+    return cfg
+
+
+def to_yaml(cfg: DictConfig) -> str:
+    return OmegaConf.to_yaml(cfg, resolve=True)
+
+
+def describe(config_dir: Path = CONFIG_DIR) -> str:
+    """The ``--help`` text: experiments, group options and every key with its default."""
+    lines = ["experiments: " + ", ".join(list_experiments(config_dir)), ""]
+    lines.append("top-level keys: experiment=NAME seed=INT (42) run_dir=PATH (runs/<experiment>/<time>-<id>) "
+                 "ckpt=PATH (resume)")
+    for group in GROUPS:
+        lines.append("")
+        lines.append(f"{group} (choose with {group}=OPTION): {', '.join(_options(group, config_dir))}")
+        if group in FIXED_GROUPS:
+            schemas = {DEFAULT_CHOICES[group]: FIXED_GROUPS[group]}
+        else:
+            schemas = {n: c.Config for n, c in sorted(registry.registry(OPEN_GROUPS[group]).items())}
+        for label, schema in schemas.items():
+            defaults = OmegaConf.to_container(OmegaConf.structured(schema))
+            keys = " ".join(f"{group}.{k}={v!r}" for k, v in defaults.items() if k != "name")
+            lines.append(f"  [{label}] {keys}")
+    return "\n".join(lines)
+
+
+__all__ = ["GenlabError", "compose", "compose_from_saved", "describe", "list_experiments", "to_yaml", "typed"]

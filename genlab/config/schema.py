@@ -1,0 +1,152 @@
+"""Dataclass schemas of the config groups that every run has.
+
+``data`` and ``model`` are open groups: each datamodule and LightningModule declares its own schema as a
+``Config`` class attribute subclassing ``DataConfig`` / ``ModelConfig``; the loader picks it by ``name``.
+Range checks live in ``__post_init__`` so they run whenever a config becomes typed (``typed()``), and raise
+one-line ``ConfigError``s naming the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+from genlab.errors import ConfigError
+
+
+def check(ok: bool, key: str, value: Any, expected: str) -> None:
+    """Raise a ConfigError for ``key=value`` unless ``ok``; the loader prefixes the group name."""
+    if not ok:
+        raise ConfigError(f"{key}={value!r}: {expected}")
+
+
+def check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
+    check(value in choices, key, value, f"must be one of {', '.join(choices)}")
+
+
+@dataclass
+class DataConfig:
+    """Fields shared by every datamodule's schema."""
+
+    name: str = MISSING
+    root: str | None = None  # None: $GENLAB_DATA_DIR, else ./data
+    batch_size: int = 64
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
+        check(self.num_workers >= 0, "num_workers", self.num_workers, "must be >= 0")
+
+
+@dataclass
+class ModelConfig:
+    """Fields shared by every model's schema."""
+
+    name: str = MISSING
+    lr: float = 1e-3
+
+    def __post_init__(self) -> None:
+        check(self.lr > 0, "lr", self.lr, "must be > 0")
+
+
+@dataclass
+class TrainerConfig:
+    """Passed unchanged as keyword arguments to ``pytorch_lightning.Trainer``; defaults are Lightning's.
+
+    Fields typed ``Any`` accept Lightning's int-or-float / int-or-str forms and are checked by Lightning.
+    """
+
+    accelerator: str = "auto"
+    devices: Any = "auto"
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str | None = None
+    max_epochs: int | None = None
+    min_epochs: int | None = None
+    max_steps: int = -1
+    max_time: str | None = None
+    limit_train_batches: Any = None
+    limit_val_batches: Any = None
+    limit_test_batches: Any = None
+    val_check_interval: Any = None
+    check_val_every_n_epoch: int | None = 1
+    num_sanity_val_steps: int | None = None
+    log_every_n_steps: int | None = None
+    gradient_clip_val: float | None = None
+    accumulate_grad_batches: int = 1
+    deterministic: Any = None
+    benchmark: bool | None = None
+    sync_batchnorm: bool = False
+    enable_progress_bar: bool | None = None
+    enable_model_summary: bool | None = None
+    fast_dev_run: Any = False
+    detect_anomaly: bool = False
+    profiler: str | None = None
+
+    def __post_init__(self) -> None:
+        check(self.num_nodes >= 1, "num_nodes", self.num_nodes, "must be >= 1")
+        check(self.max_epochs is None or self.max_epochs >= -1, "max_epochs", self.max_epochs, "must be >= -1")
+        check(self.accumulate_grad_batches >= 1, "accumulate_grad_batches", self.accumulate_grad_batches,
+              "must be >= 1")
+        for key in ("limit_train_batches", "limit_val_batches", "limit_test_batches"):
+            value = getattr(self, key)
+            check(value is None or (isinstance(value, int | float) and not isinstance(value, bool) and value >= 0),
+                  key, value, "must be a fraction in [0, 1] or a number of batches")
+
+
+@dataclass
+class LoggerConfig:
+    """Weights & Biases. ``mode=auto`` is online with credentials and offline without (never prompts)."""
+
+    mode: str = "auto"
+    project: str = "genlab"
+    entity: str | None = None
+    group: str | None = None
+    name: str | None = None
+    tags: list[str] = field(default_factory=list)
+    notes: str | None = None
+
+    def __post_init__(self) -> None:
+        check_choice("mode", self.mode, ("auto", "online", "offline", "disabled"))
+
+
+@dataclass
+class CallbacksConfig:
+    """Checkpointing, and the picture callbacks (by registered name) that an experiment wants."""
+
+    monitor: str = "val/loss"
+    monitor_mode: str = "min"
+    save_top_k: int = 1
+    images: list[str] = field(default_factory=list)
+    image_every_n_epochs: int = 1
+    num_images: int = 16
+
+    def __post_init__(self) -> None:
+        check_choice("monitor_mode", self.monitor_mode, ("min", "max"))
+        check(self.image_every_n_epochs >= 1, "image_every_n_epochs", self.image_every_n_epochs, "must be >= 1")
+        check(self.num_images >= 1, "num_images", self.num_images, "must be >= 1")
+
+
+@dataclass
+class EvalConfig:
+    """Options of ``scripts/evaluate.py``; each model reads the ones it uses."""
+
+    batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
+
+
+# Groups whose schema is fixed; "data" and "model" take the schema of the registered class they name.
+FIXED_GROUPS: dict[str, type] = {
+    "trainer": TrainerConfig,
+    "logger": LoggerConfig,
+    "callbacks": CallbacksConfig,
+    "eval": EvalConfig,
+}
+OPEN_GROUPS = {"data": "data", "model": "model"}  # group -> registry kind
+GROUPS = ("data", "model", *FIXED_GROUPS)
+DEFAULT_CHOICES = {"trainer": "default", "logger": "wandb", "callbacks": "default", "eval": "default"}
+TOP_LEVEL = {"experiment": str, "seed": int, "run_dir": str, "ckpt": str}

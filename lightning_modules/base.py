@@ -1,0 +1,40 @@
+"""Shared plumbing of genlab's LightningModules: construction signature and loss-dict logging."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+from datamodules.base import DataInfo
+from genlab.config.schema import EvalConfig, ModelConfig
+
+
+class GenerativeModule(pl.LightningModule):
+    """Base of every model: built as ``Model(cfg, data_info, eval_cfg)`` by ``genlab.build``.
+
+    Subclasses set ``name`` and ``Config`` to register, compute their losses as a dict of named terms and
+    hand it to ``log_terms``, so each term shows up as ``<stage>/<term>`` in W&B.
+    """
+
+    Config = ModelConfig
+
+    def __init__(self, cfg: ModelConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
+        super().__init__()
+        self.cfg = cfg
+        self.data_info = data_info
+        self.eval_cfg = eval_cfg or EvalConfig()
+
+    def log_terms(self, stage: str, terms: dict[str, torch.Tensor], **kwargs) -> None:
+        on_step = stage == "train"
+        self.log_dict({f"{stage}/{k}": v.detach() if torch.is_tensor(v) else v for k, v in terms.items()},
+                      on_step=on_step, on_epoch=not on_step or kwargs.pop("on_epoch", False),
+                      prog_bar=kwargs.pop("prog_bar", False), sync_dist=stage != "train", **kwargs)
+
+    def output_activation(self, logits: torch.Tensor) -> torch.Tensor:
+        """Map raw outputs onto the data's pixel range, so reconstructions and samples live where data does."""
+        lo, hi = self.data_info.value_range
+        if (lo, hi) == (0.0, 1.0):
+            return torch.sigmoid(logits)
+        if (lo, hi) == (-1.0, 1.0):
+            return torch.tanh(logits)
+        raise ValueError(f"no output activation for pixel range {lo}..{hi}")

@@ -1,0 +1,1 @@
+"""Plain torch networks (encoders, decoders, generators, discriminators); no Lightning imports here."""

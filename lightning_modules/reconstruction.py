@@ -1,0 +1,25 @@
+"""Reconstruction losses on raw decoder outputs (logits), per-pixel means."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+RECONSTRUCTION_LOSSES = ("bce", "mse")
+
+
+def to_unit(x: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
+    lo, hi = value_range
+    return (x - lo) / (hi - lo)
+
+
+def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, kind: str,
+                        value_range: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
+    """``bce``: binary cross-entropy of the logits against the target scaled to [0, 1] (grey levels are
+    soft labels); ``mse``: squared error of the range-mapped output. Both averaged over pixels and batch."""
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(logits, to_unit(target, value_range))
+    if kind == "mse":
+        lo, hi = value_range
+        return F.mse_loss(lo + (hi - lo) * torch.sigmoid(logits), target)
+    raise ValueError(f"unknown reconstruction loss {kind!r}; one of {', '.join(RECONSTRUCTION_LOSSES)}")
