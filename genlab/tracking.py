@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
@@ -45,9 +45,9 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def make_logger(cfg: DictConfig, run_dir: Path, run_id: str) -> WandbLogger | None:
+def make_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict) -> WandbLogger | None:
     """The run's WandbLogger (None when disabled). ``run_id`` is stable per run folder so resuming a
-    checkpoint continues the same W&B run instead of starting a new one."""
+    checkpoint continues the same W&B run instead of starting a new one. ``config`` is the saved run config."""
     mode = resolve_mode(cfg.logger.mode)
     if mode == "disabled":
         return None
@@ -57,7 +57,7 @@ def make_logger(cfg: DictConfig, run_dir: Path, run_id: str) -> WandbLogger | No
         project=cfg.logger.project, entity=cfg.logger.entity, group=cfg.logger.group,
         name=cfg.logger.name or f"{cfg.experiment}/{run_dir.name}", tags=list(cfg.logger.tags),
         notes=cfg.logger.notes, save_dir=str(run_dir), id=run_id, resume="allow", mode=mode,
-        config=OmegaConf.to_container(cfg, resolve=True),
+        config=config,
     )
     if mode == "offline":
         _say(f"W&B: logging offline (no credentials found) under {run_dir / 'wandb'}; upload later with: "

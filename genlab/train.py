@@ -68,7 +68,7 @@ def train(cfg: DictConfig) -> TrainResult:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         (run_dir / "wandb_id.txt").write_text(run_id)
     with _published({RUN_DIR_ENV: str(run_dir), WANDB_ID_ENV: run_id}):
-        logger = make_logger(cfg, run_dir, run_id)
+        logger = make_logger(cfg, run_dir, run_id, config)
         trainer = build_trainer(cfg, run_dir, logger, build_callbacks(cfg, run_dir, config))
         rank_zero_info(f"genlab: run folder {run_dir}")
         try:
