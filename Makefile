@@ -1,0 +1,37 @@
+# Quick start: `make train` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EXPERIMENT ?= ae_mnist
+ARGS ?=
+
+# Without an explicit GENLAB_DATA_DIR, use the shared data copy beside the repo when there is one;
+# otherwise datamodules download into ./data (torchvision).
+SHARED_DATA := $(abspath ../shared/data)
+ifeq ($(GENLAB_DATA_DIR),)
+ifneq ($(wildcard $(SHARED_DATA)/MNIST/raw),)
+export GENLAB_DATA_DIR := $(SHARED_DATA)
+endif
+endif
+
+.PHONY: install train test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+train: install
+	$(PY) scripts/train.py experiment=$(EXPERIMENT) $(ARGS)
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
