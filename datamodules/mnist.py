@@ -68,25 +68,39 @@ class MNISTImages(Dataset):
         return x, int(self.labels[i])
 
 
+def _read(root, train: bool, download: bool) -> MNIST:
+    """torchvision's reader; a missing dataset is None, unreadable files a DataError."""
+    split = "train" if train else "test"
+    try:
+        return MNIST(str(root), train=train, download=download)
+    except RuntimeError as e:
+        if "not found" in str(e):
+            return None
+        if download:
+            raise DataError(f"MNIST not found under {root / 'MNIST' / 'raw'} and the download failed "
+                            f"({str(e).splitlines()[0][:160]}); connect to the internet, or set data.root=PATH or "
+                            "GENLAB_DATA_DIR to a folder holding MNIST/raw/") from None
+        raise DataError(f"MNIST {split} files under {root / 'MNIST' / 'raw'} are unreadable "
+                        f"({str(e).splitlines()[0][:160]}); delete them to download again, or point data.root "
+                        "elsewhere") from None
+    except (ValueError, OSError, EOFError, AssertionError) as e:
+        if download and isinstance(e, OSError):
+            raise DataError(f"MNIST not found under {root / 'MNIST' / 'raw'} and the download failed ({e}); connect "
+                            "to the internet, or set data.root=PATH or GENLAB_DATA_DIR to a folder holding "
+                            "MNIST/raw/") from None
+        raise DataError(f"MNIST {split} files under {root / 'MNIST' / 'raw'} are unreadable ({e}); delete them "
+                        "to download again, or point data.root elsewhere") from None
+
+
 def load_mnist_tensors(cfg: MNISTConfig, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     root = resolve_root(cfg.root)
     split = "train" if train else "test"
-    try:
-        ds = MNIST(str(root), train=train, download=False)
-    except RuntimeError:
-        if not cfg.download:
-            raise DataError(f"MNIST not found under {root / 'MNIST' / 'raw'} and data.download=false; set "
-                            "data.root=PATH or GENLAB_DATA_DIR to a folder holding MNIST/raw/") from None
-        try:
-            ds = MNIST(str(root), train=train, download=True)
-        except Exception as e:  # noqa: BLE001 - any download failure gets the same advice
-            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise DataError(f"MNIST not found under {root / 'MNIST' / 'raw'} and the download failed ({reason}); "
-                            "connect to the internet, or set data.root=PATH or GENLAB_DATA_DIR to a folder "
-                            "holding MNIST/raw/") from None
-    except (ValueError, OSError, EOFError) as e:
-        raise DataError(f"MNIST {split} files under {root / 'MNIST' / 'raw'} are unreadable ({e}); delete them "
-                        "to download again, or point data.root elsewhere") from None
+    ds = _read(root, train, download=False)
+    if ds is None and not cfg.download:
+        raise DataError(f"MNIST not found under {root / 'MNIST' / 'raw'} and data.download=false; set data.root=PATH "
+                        "or GENLAB_DATA_DIR to a folder holding MNIST/raw/")
+    if ds is None:
+        ds = _read(root, train, download=True)
     expected = 60000 if train else 10000
     if ds.data.shape != (expected, 28, 28) or len(ds.targets) != expected:
         raise DataError(f"MNIST {split} files under {root / 'MNIST' / 'raw'} hold {tuple(ds.data.shape)} images, "

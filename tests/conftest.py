@@ -33,8 +33,9 @@ def data_dir() -> Path:
 
 def run_script(script: str, *args: str, cwd: Path | None = None, timeout: int = 600,
                env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``scripts/<script>`` in a real subprocess with this interpreter; returns the finished process."""
+    """Run ``scripts/<script>`` in a real subprocess with this interpreter; ``env`` values of None unset."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    full_env = {k: v for k, v in full_env.items() if v is not None}
     return subprocess.run([sys.executable, str(REPO / "scripts" / script), *args], cwd=cwd or REPO,
                           capture_output=True, text=True, timeout=timeout, env=full_env)
 

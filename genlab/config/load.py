@@ -52,16 +52,16 @@ def _parse_args(args: list[str]) -> tuple[dict[str, str], dict[str, str], list[s
         elif key.split(".")[0] in GROUPS:
             dotlist.append(arg)
         else:
-            raise ConfigError(_unknown_key_message(key, [*TOP_LEVEL, *GROUPS]))
+            raise ConfigError(_unknown_key_message(key.split(".")[0], [*TOP_LEVEL, *GROUPS]))
     return top, choices, dotlist
 
 
 def _unknown_key_message(full_key: str, valid: list[str], prefix: str = "") -> str:
     leaf = full_key.split(".")[-1]
     close = difflib.get_close_matches(leaf, valid, n=1)
-    hint = f"did you mean {prefix}{close[0]!r}? " if close else ""
-    return f"unknown config key {full_key!r}; {hint}valid keys{' under ' + prefix.rstrip('.') if prefix else ''}: " \
-        f"{', '.join(valid)}"
+    hint = f"did you mean {prefix + close[0]!r}? " if close else ""
+    where = f" under {prefix.rstrip('.')}" if prefix else ""
+    return f"unknown config key {full_key!r}; {hint}valid keys{where}: {', '.join(valid)}"
 
 
 def _explain(exc: OmegaConfBaseException, group: str, node: DictConfig) -> ConfigError:
