@@ -31,7 +31,8 @@ def _file_name(key: str, step: int) -> str:
     return f"{key.replace('/', '_')}_step{step:07d}.png"
 
 
-def log_picture(trainer: pl.Trainer, key: str, picture: torch.Tensor | Figure, caption: str | None = None) -> Path | None:
+def log_picture(trainer: pl.Trainer, key: str, picture: torch.Tensor | Figure,
+                caption: str | None = None) -> Path | None:
     """Save ``picture`` (a grid tensor in [0, 1] or a matplotlib figure) under ``<run>/images/`` and log it
     to every W&B logger of the trainer. Only rank zero does anything; returns the file written."""
     if not trainer.is_global_zero:

@@ -26,8 +26,8 @@ def choose_run_dir(experiment: str, run_dir: str | None) -> Path:
     """The explicit ``run_dir``, else ``runs/<experiment>/<timestamp>-<id>``.
 
     Every DDP process must agree: Lightning's own launcher starts the other ranks with our environment, so
-    ``genlab.train`` publishes the choice in ``GENLAB_RUN_DIR`` while it runs; torchrun and SLURM start ranks independently, so there
-    the folder is named after the job id they share.
+    ``genlab.train`` publishes the choice in ``GENLAB_RUN_DIR`` while it runs; torchrun and SLURM start ranks
+    independently, so there the folder is named after the job id they share.
     """
     if run_dir:
         path = Path(run_dir)
