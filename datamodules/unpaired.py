@@ -72,7 +72,7 @@ def train_transform(load_size: int, crop_size: int, flip: bool) -> T.Compose:
     return T.Compose([*steps, T.ToTensor(), T.Normalize((0.5,) * 3, (0.5,) * 3)])
 
 
-def test_transform(crop_size: int) -> T.Compose:
+def eval_transform(crop_size: int) -> T.Compose:
     return T.Compose([T.Resize((crop_size, crop_size), T.InterpolationMode.BICUBIC), T.ToTensor(),
                       T.Normalize((0.5,) * 3, (0.5,) * 3)])
 
@@ -161,7 +161,7 @@ class UnpairedDataModule(pl.LightningDataModule):
         files = self._drop_unreadable(self._split_files())
         c = self.cfg
         self.train_set = UnalignedImages(*files["train"], train_transform(c.load_size, c.crop_size, c.flip), c.serial)
-        self.test_set = UnalignedImages(*files["test"], test_transform(c.crop_size), serial=True, mark_repeats=True)
+        self.test_set = UnalignedImages(*files["test"], eval_transform(c.crop_size), serial=True, mark_repeats=True)
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(self.train_set, batch_size=self.cfg.batch_size, shuffle=not self.cfg.serial,
