@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
+from PIL import Image, UnidentifiedImageError
 from torchvision.transforms.functional import pil_to_tensor, to_pil_image
 from tqdm import tqdm
 
@@ -51,6 +52,16 @@ def _inputs(source: Path) -> tuple[list[Path], Path]:
     return list_images(source, "input folder"), source
 
 
+def _size(path: Path) -> tuple[int, int]:
+    """(width, height) from the file's header, so images are decoded only when their batch runs."""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        load_rgb(path)  # raises the DataError naming the file
+        raise
+
+
 def _pad_to_multiple(x: torch.Tensor) -> torch.Tensor:
     h, w = x.shape[-2:]
     pad_h, pad_w = -h % MULTIPLE, -w % MULTIPLE
@@ -72,19 +83,18 @@ def translate(ckpt: str | Path, source: str | Path, output: str | Path, directio
     device = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                           "cpu" if device == "auto" else device)
     generator = load_generator(ckpt, direction).to(device)
-    by_size: dict[tuple[int, int], list[tuple[Path, torch.Tensor]]] = defaultdict(list)
+    by_size: dict[tuple[int, int], list[Path]] = defaultdict(list)
     for path in files:
-        image = pil_to_tensor(load_rgb(path))
-        by_size[tuple(image.shape[-2:])].append((path, image))
+        by_size[_size(path)].append(path)
     written = []
     with tqdm(total=len(files), desc=f"translating {direction}", unit="img") as progress:
-        for (h, w), items in by_size.items():
-            for start in range(0, len(items), batch_size):
-                chunk = items[start:start + batch_size]
-                x = torch.stack([image for _, image in chunk]).to(device).float() / 127.5 - 1.0
+        for (w, h), paths in by_size.items():
+            for start in range(0, len(paths), batch_size):
+                chunk = paths[start:start + batch_size]
+                x = torch.stack([pil_to_tensor(load_rgb(p)) for p in chunk]).to(device).float() / 127.5 - 1.0
                 y = generator(_pad_to_multiple(x))[..., :h, :w]
                 y = ((y + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8).cpu()
-                for (path, _), image in zip(chunk, y, strict=True):
+                for path, image in zip(chunk, y, strict=True):
                     target = output / path.relative_to(base)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     to_pil_image(image).save(target, **({"quality": 95} if target.suffix.lower() in
