@@ -13,6 +13,7 @@ from functools import partial
 
 import torch
 import torch.nn.functional as F
+from pytorch_lightning.strategies import DDPStrategy
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
@@ -20,6 +21,7 @@ from torchmetrics import MeanMetric
 
 from datamodules.base import DataInfo
 from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
+from genlab.errors import ConfigError
 from lightning_modules.base import GenerativeModule
 from lightning_modules.distribution_metrics import DistributionMetrics
 from lightning_modules.gan_losses import GAN_MODES, discriminator_loss, gan_loss
@@ -125,6 +127,14 @@ class CycleGAN(GenerativeModule):
         else:
             terms["idt_A"] = terms["idt_B"] = torch.zeros((), device=real_A.device)
         return terms
+
+    def setup(self, stage: str) -> None:
+        strategy = self.trainer.strategy
+        if stage == "fit" and isinstance(strategy, DDPStrategy) and \
+                not getattr(strategy, "_ddp_kwargs", {}).get("find_unused_parameters", False):
+            # each optimizer's step leaves the other pair of networks without gradients, which plain DDP rejects
+            raise ConfigError("CycleGAN under DDP needs trainer.strategy=ddp_find_unused_parameters_true: each "
+                              "step freezes two of its four networks")
 
     def training_step(self, batch, batch_idx):
         opt_g, opt_d = self.optimizers()
