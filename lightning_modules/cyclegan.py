@@ -106,6 +106,9 @@ class CycleGAN(GenerativeModule):
         self._distribution: dict | None = None  # built at test start: extractor and metrics stay out of checkpoints
 
     def forward(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        """Translate A -> B with G_A (``AtoB``) or B -> A with G_B (``BtoA``)."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
         return (self.G_A if direction == "AtoB" else self.G_B)(x)
 
     @torch.no_grad()
