@@ -116,17 +116,19 @@ class LoggerConfig:
 class CallbacksConfig:
     """Checkpointing, and the picture callbacks (by registered name) that an experiment wants."""
 
-    monitor: str = "val/loss"
+    monitor: str | None = "val/loss"  # None: no "best" checkpoint, only the latest ones (no validation loss)
     monitor_mode: str = "min"
     save_top_k: int = 1
     images: list[str] = field(default_factory=list)
     image_every_n_epochs: int = 1
     num_images: int = 16
+    image_every_n_steps: int = 0  # > 0: callbacks that support it also draw every this many training batches
 
     def __post_init__(self) -> None:
         check_choice("monitor_mode", self.monitor_mode, ("min", "max"))
         check(self.image_every_n_epochs >= 1, "image_every_n_epochs", self.image_every_n_epochs, "must be >= 1")
         check(self.num_images >= 1, "num_images", self.num_images, "must be >= 1")
+        check(self.image_every_n_steps >= 0, "image_every_n_steps", self.image_every_n_steps, "must be >= 0")
 
 
 @dataclass
@@ -134,9 +136,22 @@ class EvalConfig:
     """Options of ``scripts/evaluate.py``; each model reads the ones it uses."""
 
     batch_size: int = 256
+    # CycleGAN: feature extractor of KID/FID/MiFID (see lightning_modules/image_features.py)
+    features: str = "auto"  # auto | inception | inception_torchscript | pixels (tests: no weights)
+    inception_weights: str | None = None  # local weights file for features=inception or inception_torchscript
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000  # capped at the number of test images
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
+        # CycleGAN
+        check_choice("features", self.features, ("auto", "inception", "inception_torchscript", "pixels"))
+        check(self.inception_weights is None or self.features in ("inception", "inception_torchscript"),
+              "inception_weights", self.inception_weights,
+              "needs eval.features=inception (a torch-fidelity state dict) or inception_torchscript (a TorchScript "
+              "file)")
+        check(self.kid_subsets >= 1, "kid_subsets", self.kid_subsets, "must be >= 1")
+        check(self.kid_subset_size >= 2, "kid_subset_size", self.kid_subset_size, "must be >= 2")
 
 
 # Groups whose schema is fixed; "data" and "model" take the schema of the registered class they name.

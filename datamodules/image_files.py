@@ -1,0 +1,59 @@
+"""Image files on disk: listing a folder, reading any file as RGB, and finding the unreadable ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from genlab.errors import DataError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+
+
+def list_images(folder: Path, what: str = "image folder") -> list[Path]:
+    """Every image under ``folder`` (recursively), sorted; DataError naming the folder if it is missing or empty."""
+    if not folder.is_dir():
+        raise DataError(f"{what} {folder} does not exist")
+    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    if not paths:
+        raise DataError(f"{what} {folder} holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+    return paths
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")  # palette transparency must go through RGBA to convert cleanly
+    return image.convert("RGB")  # grayscale, palette, CMYK; RGBA drops alpha as the official loader does
+
+
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, ValueError, SyntaxError)
+
+
+def _read_error(path: Path, e: Exception) -> DataError:
+    reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return DataError(f"cannot read image {path} ({reason}); replace or delete it, or set data.skip_bad_images=true "
+                     "to skip unreadable files")
+
+
+def load_rgb(path: Path) -> Image.Image:
+    """The decoded image as 8-bit RGB; DataError naming the file if it cannot be decoded."""
+    try:
+        with Image.open(path) as image:
+            return _to_rgb(image)
+    except _DECODE_ERRORS as e:
+        raise _read_error(path, e) from None
+
+
+def unreadable(paths: list[Path]) -> dict[Path, DataError]:
+    """The files among ``paths`` that do not decode completely, with the error each would raise (checked at
+    reduced JPEG scale, which still reads the whole file, so scanning a data set takes seconds)."""
+    bad = {}
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image.draft("RGB", (image.width // 8 or 1, image.height // 8 or 1))
+                image.load()
+        except _DECODE_ERRORS as e:
+            bad[path] = _read_error(path, e)
+    return bad

@@ -1,0 +1,172 @@
+"""Unpaired images of two domains A and B for CycleGAN, in the CycleGAN folder layout or the Kaggle
+"gan-getting-started" layout.
+
+Which folder is domain A is explicit (``a_folder``/``b_folder``): the models translate A -> B with ``G_A``. In the
+shared ``monet2photo`` set trainA/testA hold Monet paintings and trainB/testB photos, so the photo -> Monet
+experiments set ``a_folder=B, b_folder=A`` (the official code's ``--direction BtoA``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities import rank_zero_warn
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms as T
+
+from datamodules.base import DataInfo, resolve_root
+from datamodules.image_files import list_images, load_rgb, unreadable
+from genlab.config.schema import DataConfig, check, check_choice
+from genlab.errors import DataError
+
+LAYOUTS = ("cyclegan", "kaggle")
+# (domain A, domain B) when a_folder/b_folder are not given
+DEFAULT_FOLDERS = {"cyclegan": ("A", "B"), "kaggle": ("photo_jpg", "monet_jpg")}
+
+
+@dataclass
+class UnpairedConfig(DataConfig):
+    name: str = "unpaired"
+    batch_size: int = 1
+    test_batch_size: int = 8  # translation is per image (instance norm), so test batches only change speed
+    path: str = "monet2photo"  # folder under data.root
+    layout: str = "cyclegan"  # cyclegan: <path>/{trainA,trainB,testA,testB}; kaggle: <path>/{photo_jpg,monet_jpg}
+    a_folder: str | None = None  # domain A: "A"/"B" (cyclegan layout) or a folder name (kaggle); None: A / photo_jpg
+    b_folder: str | None = None  # domain B: "B" / monet_jpg when None
+    load_size: int = 286  # train: bicubic resize to load_size x load_size, then a random crop_size crop
+    crop_size: int = 256  # test: bicubic resize to crop_size x crop_size
+    flip: bool = True  # random horizontal flip when training
+    serial: bool = False  # pair A[i] with B[i] instead of a random B per item
+    test_fraction: float = 0.1  # kaggle layout: share of each domain held out as the test split
+    split_seed: int = 0
+    skip_bad_images: bool = False  # skip unreadable files with one warning instead of failing
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(self.test_batch_size >= 1, "test_batch_size", self.test_batch_size, "must be >= 1")
+        check_choice("layout", self.layout, LAYOUTS)
+        check(self.crop_size >= 4 and self.crop_size % 4 == 0, "crop_size", self.crop_size,
+              "must be a positive multiple of 4 (the generator halves the image twice)")
+        check(self.crop_size <= self.load_size, "crop_size", self.crop_size,
+              f"must be <= data.load_size ({self.load_size}): the random crop is taken from the resized image")
+        check(0 < self.test_fraction < 1, "test_fraction", self.test_fraction, "must be in (0, 1)")
+        a, b = self.folders
+        if self.layout == "cyclegan":
+            for key, value in (("a_folder", a), ("b_folder", b)):
+                check(value in ("A", "B"), key, value, "must be A or B in the cyclegan layout (trainA/ or trainB/)")
+        check(a != b, "b_folder", b, "must differ from data.a_folder")
+
+    @property
+    def folders(self) -> tuple[str, str]:
+        default_a, default_b = DEFAULT_FOLDERS[self.layout]
+        return self.a_folder or default_a, self.b_folder or default_b
+
+
+def train_transform(load_size: int, crop_size: int, flip: bool) -> T.Compose:
+    steps = [T.Resize((load_size, load_size), T.InterpolationMode.BICUBIC), T.RandomCrop(crop_size)]
+    if flip:
+        steps.append(T.RandomHorizontalFlip())
+    return T.Compose([*steps, T.ToTensor(), T.Normalize((0.5,) * 3, (0.5,) * 3)])
+
+
+def eval_transform(crop_size: int) -> T.Compose:
+    return T.Compose([T.Resize((crop_size, crop_size), T.InterpolationMode.BICUBIC), T.ToTensor(),
+                      T.Normalize((0.5,) * 3, (0.5,) * 3)])
+
+
+class UnalignedImages(Dataset):
+    """max(|A|, |B|) items ``{"A": image, "B": image}``: item i pairs A[i mod |A|] with a random B (drawn from
+    torch's seeded generator) or, when ``serial``, B[i mod |B|]. With ``mark_repeats`` (test split, serial) the
+    items also say whether their A and B are seen for the first time, so metrics count every image once."""
+
+    def __init__(self, paths_a: list[Path], paths_b: list[Path], transform, serial: bool, mark_repeats: bool = False):
+        self.paths_a, self.paths_b, self.transform = paths_a, paths_b, transform
+        self.serial, self.mark_repeats = serial, mark_repeats
+
+    def __len__(self) -> int:
+        return max(len(self.paths_a), len(self.paths_b))
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        j = i % len(self.paths_b) if self.serial else int(torch.randint(len(self.paths_b), ()))
+        item = {"A": self.transform(load_rgb(self.paths_a[i % len(self.paths_a)])),
+                "B": self.transform(load_rgb(self.paths_b[j]))}
+        if self.mark_repeats:
+            item["A_valid"] = torch.tensor(i < len(self.paths_a))
+            item["B_valid"] = torch.tensor(i < len(self.paths_b))
+        return item
+
+
+class UnpairedDataModule(pl.LightningDataModule):
+    """Train and test splits of two unpaired image folders (no validation split, as in the official code)."""
+
+    name = "unpaired"
+    Config = UnpairedConfig
+
+    def __init__(self, cfg: UnpairedConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.train_set: UnalignedImages | None = None
+        self.test_set: UnalignedImages | None = None
+
+    @property
+    def info(self) -> DataInfo:
+        return DataInfo((3, self.cfg.crop_size, self.cfg.crop_size), (-1.0, 1.0))
+
+    @property
+    def dataset_dir(self) -> Path:
+        return resolve_root(self.cfg.root) / self.cfg.path
+
+    def _split_files(self) -> dict[str, tuple[list[Path], list[Path]]]:
+        """{"train": (A files, B files), "test": (A files, B files)}."""
+        base = self.dataset_dir
+        if not base.is_dir():
+            layout = "trainA/ trainB/ testA/ testB/" if self.cfg.layout == "cyclegan" else "one folder per domain"
+            raise DataError(f"data folder {base} does not exist; set data.root=PATH or GENLAB_DATA_DIR and data.path "
+                            f"so that it holds {layout}")
+        a, b = self.cfg.folders
+        if self.cfg.layout == "cyclegan":
+            return {split: (list_images(base / f"{split}{a}"), list_images(base / f"{split}{b}"))
+                    for split in ("train", "test")}
+        halves = [self._kaggle_split(list_images(base / folder), offset) for offset, folder in enumerate((a, b))]
+        return {"train": (halves[0][0], halves[1][0]), "test": (halves[0][1], halves[1][1])}
+
+    def _kaggle_split(self, paths: list[Path], offset: int) -> tuple[list[Path], list[Path]]:
+        if len(paths) < 2:
+            raise DataError(f"image folder {paths[0].parent} holds 1 image; a train/test split needs at least 2")
+        gen = torch.Generator().manual_seed(self.cfg.split_seed + offset)
+        order = torch.randperm(len(paths), generator=gen).tolist()
+        n_test = min(max(1, round(self.cfg.test_fraction * len(paths))), len(paths) - 1)
+        return sorted(paths[i] for i in order[n_test:]), sorted(paths[i] for i in order[:n_test])
+
+    def _drop_unreadable(self, files: dict[str, tuple[list[Path], list[Path]]]):
+        bad = unreadable([p for pair in files.values() for paths in pair for p in paths])
+        if not bad:
+            return files
+        if not self.cfg.skip_bad_images:
+            raise bad[min(bad)]
+        rank_zero_warn(f"skipping {len(bad)} unreadable image(s): {', '.join(str(p) for p in sorted(bad))}")
+        kept = {split: tuple([p for p in paths if p not in bad] for paths in pair) for split, pair in files.items()}
+        for split, pair in kept.items():
+            for side, paths in zip("AB", pair, strict=True):
+                if not paths:
+                    raise DataError(f"no readable images left in the {split} split of domain {side}")
+        return kept
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        files = self._drop_unreadable(self._split_files())
+        c = self.cfg
+        self.train_set = UnalignedImages(*files["train"], train_transform(c.load_size, c.crop_size, c.flip), c.serial)
+        self.test_set = UnalignedImages(*files["test"], eval_transform(c.crop_size), serial=True, mark_repeats=True)
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.train_set, batch_size=self.cfg.batch_size, shuffle=not self.cfg.serial,
+                          num_workers=self.cfg.num_workers, persistent_workers=self.cfg.num_workers > 0)
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(self.test_set, batch_size=self.cfg.test_batch_size, shuffle=False,
+                          num_workers=self.cfg.num_workers)

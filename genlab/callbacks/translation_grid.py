@@ -1,0 +1,59 @@
+"""Translation panels of fixed test images: real_A | fake_B | rec_A | idt_B, and the same for B."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+from genlab.config.schema import CallbacksConfig
+from genlab.images import image_grid, log_picture, logging_step
+
+PANELS = {"AtoB": ("real_A", "fake_B", "rec_A", "idt_B"), "BtoA": ("real_B", "fake_A", "rec_B", "idt_A")}
+
+
+class TranslationGrid(pl.Callback):
+    """Every ``image_every_n_steps`` training batches (when > 0) and at the end of every ``image_every_n_epochs``-th
+    epoch, one picture per direction: a row per test image, the columns named in ``PANELS``. Needs
+    ``pl_module.visuals(real_A, real_B)`` -> those tensors, and test batches ``{"A", "B", "A_valid", "B_valid"}``."""
+
+    name = "translation_grid"
+
+    def __init__(self, cfg: CallbacksConfig):
+        self.every_steps, self.every_epochs = cfg.image_every_n_steps, cfg.image_every_n_epochs
+        self.num_images = cfg.num_images
+        self.images: dict[str, torch.Tensor] | None = None
+
+    def _fixed_images(self, trainer: pl.Trainer) -> dict[str, torch.Tensor]:
+        """The first ``num_images`` test images of each domain (fewer if the split is smaller)."""
+        if self.images is None:
+            found: dict[str, list[torch.Tensor]] = {"A": [], "B": []}
+            for batch in trainer.datamodule.test_dataloader():
+                for side in found:
+                    found[side] += list(batch[side][batch[f"{side}_valid"]])
+                if all(len(v) >= self.num_images for v in found.values()):
+                    break
+            self.images = {side: torch.stack(v[: self.num_images]) for side, v in found.items()}
+        return self.images
+
+    @torch.no_grad()
+    def draw(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        images = self._fixed_images(trainer)
+        n = min(len(images["A"]), len(images["B"]))
+        was_training = pl_module.training
+        pl_module.eval()
+        visuals = pl_module.visuals(images["A"][:n].to(pl_module.device), images["B"][:n].to(pl_module.device))
+        pl_module.train(was_training)
+        for direction, columns in PANELS.items():
+            rows = torch.stack([visuals[c] for c in columns], dim=1).flatten(0, 1)  # image-major: one row each
+            grid = image_grid(rows, pl_module.data_info.value_range, nrow=len(columns))
+            log_picture(trainer, f"images/{direction}", grid, caption="columns: " + " | ".join(columns))
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch, batch_idx):
+        if self.every_steps and logging_step(trainer) % self.every_steps == 0:
+            self.draw(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if (trainer.current_epoch + 1) % self.every_epochs == 0:
+            self.draw(trainer, pl_module)

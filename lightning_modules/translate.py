@@ -1,0 +1,104 @@
+"""Translate image files with one generator of a CycleGAN checkpoint (``scripts/translate.py``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from omegaconf import OmegaConf
+from PIL import Image, UnidentifiedImageError
+from torchvision.transforms.functional import pil_to_tensor, to_pil_image
+from tqdm import tqdm
+
+from datamodules.image_files import IMAGE_EXTENSIONS, list_images, load_rgb
+from genlab.checkpoints import read_checkpoint_config
+from genlab.config import typed
+from genlab.errors import CheckpointError, ConfigError, DataError
+from lightning_modules.cyclegan import DIRECTIONS, CycleGAN, build_generator
+
+MULTIPLE = 4  # the generator halves the image twice
+
+
+def load_generator(ckpt: str | Path, direction: str) -> torch.nn.Module:
+    """G_A (``AtoB``) or G_B (``BtoA``) of a CycleGAN checkpoint, in eval mode; the other networks are not built."""
+    if direction not in DIRECTIONS:
+        raise ConfigError(f"direction={direction!r}: must be one of {', '.join(DIRECTIONS)}")
+    config = read_checkpoint_config(ckpt)
+    model = config.get("model") or {}
+    if model.get("name") != CycleGAN.name:
+        raise CheckpointError(f"checkpoint {ckpt} holds a {model.get('name')!r} model, not a CycleGAN")
+    cfg = typed(OmegaConf.merge(OmegaConf.structured(CycleGAN.Config), model), "model")
+    generator = build_generator(cfg)
+    prefix = "G_A." if direction == "AtoB" else "G_B."
+    state = torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True)["state_dict"]
+    try:
+        generator.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint {ckpt}: its {prefix[:-1]} weights do not fit the generator its config "
+                              f"describes ({str(e).splitlines()[0]})") from None
+    return generator.eval()
+
+
+def _inputs(source: Path) -> tuple[list[Path], Path]:
+    """The image files and the folder their output paths are relative to."""
+    if source.is_file():
+        if source.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise DataError(f"input {source} is not an image ({', '.join(IMAGE_EXTENSIONS)})")
+        return [source], source.parent
+    if not source.exists():
+        raise DataError(f"input {source} does not exist; pass input=DIR or input=IMAGE")
+    return list_images(source, "input folder"), source
+
+
+def _size(path: Path) -> tuple[int, int]:
+    """(width, height) from the file's header, so images are decoded only when their batch runs."""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        load_rgb(path)  # raises the DataError naming the file
+        raise
+
+
+def _pad_to_multiple(x: torch.Tensor) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    pad_h, pad_w = -h % MULTIPLE, -w % MULTIPLE
+    return F.pad(x, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else x
+
+
+@torch.no_grad()
+def translate(ckpt: str | Path, source: str | Path, output: str | Path, direction: str = "AtoB",
+              batch_size: int = 8, device: str = "auto") -> list[Path]:
+    """Translate every image under ``source`` (a folder, searched recursively, or one file) into ``output``, keeping
+    file names and sub-folders. Images of equal size are batched; sizes not divisible by 4 are reflect-padded and
+    cropped back, so each output has its input's size. Returns the files written."""
+    if batch_size < 1:
+        raise ConfigError(f"batch_size={batch_size}: must be >= 1")
+    source, output = Path(source).expanduser(), Path(output).expanduser()
+    files, base = _inputs(source)
+    if output.resolve() == base.resolve():
+        raise ConfigError(f"output={output} is the input folder; choose another folder so no input is overwritten")
+    device = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                          "cpu" if device == "auto" else device)
+    generator = load_generator(ckpt, direction).to(device)
+    by_size: dict[tuple[int, int], list[Path]] = defaultdict(list)
+    for path in files:
+        by_size[_size(path)].append(path)
+    written = []
+    with tqdm(total=len(files), desc=f"translating {direction}", unit="img") as progress:
+        for (w, h), paths in by_size.items():
+            for start in range(0, len(paths), batch_size):
+                chunk = paths[start:start + batch_size]
+                x = torch.stack([pil_to_tensor(load_rgb(p)) for p in chunk]).to(device).float() / 127.5 - 1.0
+                y = generator(_pad_to_multiple(x))[..., :h, :w]
+                y = ((y + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8).cpu()
+                for path, image in zip(chunk, y, strict=True):
+                    target = output / path.relative_to(base)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    to_pil_image(image).save(target, **({"quality": 95} if target.suffix.lower() in
+                                                        (".jpg", ".jpeg", ".webp") else {}))
+                    written.append(target)
+                progress.update(len(chunk))
+    return written

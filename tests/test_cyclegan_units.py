@@ -1,0 +1,115 @@
+"""Pure units of CycleGAN: the image pool, the linear LR rule, the GAN losses and the metric features."""
+
+from fractions import Fraction
+
+import pytest
+import torch
+
+from lightning_modules.distribution_metrics import DistributionMetrics
+from lightning_modules.gan_losses import discriminator_loss, gan_loss
+from lightning_modules.image_features import PixelFeatures, to_uint8
+from lightning_modules.image_pool import ImagePool
+from lightning_modules.lr_policy import linear_decay_factor
+
+
+def images(start: int, n: int) -> torch.Tensor:
+    """n distinct 1x1x1 'images' whose value is their id."""
+    return torch.arange(start, start + n, dtype=torch.float32).view(n, 1, 1, 1)
+
+
+def seeded_pool(size: int, seed: int = 0) -> ImagePool:
+    return ImagePool(size, torch.Generator().manual_seed(seed))
+
+
+def test_pool_stores_and_returns_until_full():
+    pool = seeded_pool(4)
+    for i in range(4):
+        assert torch.equal(pool.query(images(i, 1)), images(i, 1))
+    assert len(pool) == 4 and sorted(float(x) for x in pool.images) == [0, 1, 2, 3]
+
+
+def test_full_pool_swaps_half_the_time_and_keeps_every_image_somewhere():
+    pool = seeded_pool(4)
+    pool.query(images(0, 4))
+    swaps = 0
+    for new_id in range(4, 404):
+        before = sorted(float(x) for x in pool.images)
+        out = float(pool.query(images(new_id, 1)))
+        after = sorted(float(x) for x in pool.images)
+        if out == new_id:  # returned the new image, pool unchanged
+            assert after == before
+        else:  # returned a stored image, which the new one replaced
+            swaps += 1
+            assert out in before and after == sorted([*(b for b in before if b != out), new_id])
+        assert len(pool) == 4
+    assert 0.42 < swaps / 400 < 0.58  # probability 0.5, 400 seeded draws
+
+
+def test_pool_is_reproducible_from_its_seed_and_its_state_dict():
+    a, b = seeded_pool(3, seed=7), seeded_pool(3, seed=7)
+    stream = [images(i, 2) for i in range(0, 40, 2)]
+    assert all(torch.equal(a.query(x), b.query(x)) for x in stream)
+    restored = seeded_pool(3, seed=99)
+    restored.load_state_dict(a.state_dict())
+    assert all(torch.equal(a.query(x), restored.query(x)) for x in stream)
+
+
+def test_pool_of_size_zero_passes_images_through():
+    x = images(0, 3)
+    assert seeded_pool(0).query(x) is x
+
+
+@pytest.mark.parametrize("epoch, expected", [(0, Fraction(1)), (99, Fraction(1)), (100, Fraction(100, 101)),
+                                             (150, Fraction(50, 101)), (199, Fraction(1, 101))])
+def test_linear_lr_factor_matches_the_official_rule(epoch, expected):
+    assert linear_decay_factor(epoch, n_epochs=100, n_epochs_decay=100) == pytest.approx(float(expected))
+
+
+def test_lsgan_and_vanilla_losses_against_hand_values():
+    logits = torch.tensor([0.0, 2.0])
+    # lsgan: mean squared distance to the label
+    assert gan_loss(logits, True, "lsgan").item() == pytest.approx(((0 - 1) ** 2 + (2 - 1) ** 2) / 2)
+    assert gan_loss(logits, False, "lsgan").item() == pytest.approx((0 + 4) / 2)
+    # vanilla: -log sigmoid(z) for real, -log(1 - sigmoid(z)) for fake; sigmoid(0) = 1/2
+    sig2 = 1 / (1 + torch.exp(torch.tensor(-2.0))).item()
+    assert gan_loss(logits, True, "vanilla").item() == pytest.approx(
+        (-torch.log(torch.tensor(0.5)) - torch.log(torch.tensor(sig2))).item() / 2)
+    assert gan_loss(logits, False, "vanilla").item() == pytest.approx(
+        (-torch.log(torch.tensor(0.5)) - torch.log(torch.tensor(1 - sig2))).item() / 2)
+    with pytest.raises(ValueError, match="unknown gan mode"):
+        gan_loss(logits, True, "wgan")
+
+
+def test_discriminator_loss_is_half_of_real_plus_fake():
+    real, fake = torch.tensor([1.0, 0.5]), torch.tensor([0.0, 1.0])
+    # lsgan: real (0 + 0.25) / 2 = 0.125, fake (0 + 1) / 2 = 0.5
+    assert discriminator_loss(real, fake, "lsgan").item() == pytest.approx(0.5 * (0.125 + 0.5))
+
+
+def test_to_uint8_and_pixel_features():
+    x = torch.tensor([-1.0, 0.0, 1.0, 2.0]).view(1, 1, 2, 2)
+    assert to_uint8(x, (-1.0, 1.0)).flatten().tolist() == [0, 128, 255, 255]  # 127.5 rounds to even: 128
+    flat = torch.full((2, 3, 32, 32), 0.2)  # every pool cell holds round(0.6 * 255) / 255
+    features = PixelFeatures((-1.0, 1.0))(flat)
+    assert features.shape == (2, 192)
+    assert torch.allclose(features, torch.full((2, 192), round(0.6 * 255) / 255))
+
+
+def test_kid_and_fid_are_near_zero_for_one_distribution_and_grow_with_a_shift():
+    gen = torch.Generator().manual_seed(0)
+    real = torch.randn(40, 8, generator=gen)
+
+    def scores(fake):
+        m = DistributionMetrics(num_features=8, kid_subsets=10, kid_subset_size=1000, mifid=True)
+        m.update(real=real, fake=fake)
+        return m.compute()
+
+    same = scores(torch.randn(40, 8, generator=gen))
+    shifted = scores(torch.randn(40, 8, generator=gen) + 1.0)
+    # 40 samples: the unbiased KID of one distribution is small but not 0; a one-sigma shift is far above it
+    assert shifted["kid"] > 10 * abs(same["kid"])
+    assert shifted["fid"] > same["fid"] + 4  # |mean shift|^2 = 8
+    assert set(same) == {"kid", "kid_std", "fid", "mifid"}
+    # KID subsets are drawn from a fixed seed: the same features always give the same number
+    assert scores(torch.randn(40, 8, generator=torch.Generator().manual_seed(5)))["kid"] == \
+        scores(torch.randn(40, 8, generator=torch.Generator().manual_seed(5)))["kid"]
