@@ -135,8 +135,18 @@ class EvalConfig:
 
     batch_size: int = 256
 
+    # GAN: sample quality (genlab.metrics) from num_samples generated images
+    num_samples: int = 10000
+    features: str = "classifier"  # "inception": torchmetrics' Inception-v3 (needs torch-fidelity, downloads)
+    classifier_ckpt: str | None = None  # None: the default MNIST classifier, trained once and cached
+    kid_subset_size: int = 1000
+
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
+        # GAN
+        check(self.num_samples >= 2, "num_samples", self.num_samples, "must be >= 2 (FID needs a covariance)")
+        check_choice("features", self.features, ("classifier", "inception"))
+        check(self.kid_subset_size >= 2, "kid_subset_size", self.kid_subset_size, "must be >= 2")
 
 
 # Groups whose schema is fixed; "data" and "model" take the schema of the registered class they name.
