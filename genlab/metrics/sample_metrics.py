@@ -40,24 +40,38 @@ def to_classifier_input(x: torch.Tensor, value_range: tuple[float, float]) -> to
 
 class ClassifierFeatures(nn.Module):
     """Images -> the classifier's features (what FID/KID call), or class probabilities; always in float32,
-    also inside an autocast region, so features are never rounded to half precision."""
+    also inside an autocast region, so features are never rounded to half precision.
+
+    FID, floor FID, KID and the class statistics all see the same batch object in turn, so the last batch's
+    features and logits are kept and reused: one classifier pass per image instead of up to three.
+    """
 
     def __init__(self, classifier: MNISTClassifier, value_range: tuple[float, float]):
         super().__init__()
         self.classifier = classifier.eval().requires_grad_(False)
         self.value_range = value_range
         self.num_features = classifier.num_features
+        self._last: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     def train(self, mode: bool = True) -> ClassifierFeatures:
         return super().train(False)  # a feature extractor stays in eval mode (dropout off)
 
+    @torch.no_grad()
+    def _features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._last is None or self._last[0] is not x:
+            with torch.autocast(x.device.type, enabled=False):
+                features = self.classifier.features(to_classifier_input(x, self.value_range))
+                self._last = (x, features, self.classifier.classify(features))
+        return self._last[1], self._last[2]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(x.device.type, enabled=False):
-            return self.classifier.features(to_classifier_input(x, self.value_range))
+        return self._features_and_logits(x)[0]
 
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(x.device.type, enabled=False):
-            return F.softmax(self.classifier(to_classifier_input(x, self.value_range)), dim=1)
+        return F.softmax(self._features_and_logits(x)[1], dim=1)
+
+    def forget(self) -> None:
+        self._last = None
 
 
 def _inception_input(x: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
@@ -119,6 +133,7 @@ class SampleMetrics:
         return self
 
     def reset(self) -> None:
+        self.classifier.forget()
         for m in self._metrics():
             m.reset()
 

@@ -9,7 +9,8 @@ from torch import nn
 class MNISTClassifier(nn.Module):
     """28x28 images in [0, 1] -> 10 logits; ``features`` gives the ``num_features``-dim penultimate layer.
 
-    Two [conv 5x5 + ReLU + 2x2 max-pool] stages, then a ReLU linear layer (the features) and the class layer.
+    Two [conv 5x5 + BatchNorm + ReLU + 2x2 max-pool] stages, then a ReLU linear layer (the features), dropout
+    and the class layer.
     """
 
     def __init__(self, channels: tuple[int, int] = (32, 64), num_features: int = 128, dropout: float = 0.0):
@@ -17,8 +18,8 @@ class MNISTClassifier(nn.Module):
         c1, c2 = channels
         self.num_features = num_features
         self.trunk = nn.Sequential(
-            nn.Conv2d(1, c1, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(1, c1, 5, padding=2, bias=False), nn.BatchNorm2d(c1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 5, padding=2, bias=False), nn.BatchNorm2d(c2), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(),
             nn.Linear(c2 * 7 * 7, num_features), nn.ReLU(),
         )
@@ -28,5 +29,9 @@ class MNISTClassifier(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.trunk(x)
 
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits from ``features(x)``."""
+        return self.head(self.dropout(features))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.dropout(self.features(x)))
+        return self.classify(self.features(x))
