@@ -44,8 +44,8 @@ def trainer_kwargs(cfg: DictConfig, model: pl.LightningModule | None = None) -> 
     kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
     if model is not None:
         if kwargs["max_steps"] > 0:
-            kwargs["max_steps"] *= model.optimizer_steps_per_batch
-        if model.ddp_find_unused_parameters and kwargs["strategy"] in _PLAIN_DDP:
+            kwargs["max_steps"] *= getattr(model, "optimizer_steps_per_batch", 1)
+        if getattr(model, "ddp_find_unused_parameters", False) and kwargs["strategy"] in _PLAIN_DDP:
             kwargs["strategy"] = f"{kwargs['strategy']}_find_unused_parameters_true"
     return kwargs
 
