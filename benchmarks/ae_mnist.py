@@ -68,7 +68,7 @@ def main() -> None:
     for latent, mse in rows:
         pca = pca_mse(train_x, test_x, latent)
         print(f"| autoencoder | {latent} | {mse:.4f} | {pca:.4f} | {mean_mse:.4f} | {mse / pca:.2f} |")
-    print(f"\n| model | noise | test MSE (noisy in, clean target) | identity MSE | ratio (goal <= 0.5) |")
+    print("\n| model | noise | test MSE (noisy in, clean target) | identity MSE | ratio (goal <= 0.5) |")
     print("|---|---:|---:|---:|---:|")
     print(f"| denoising AE, z={max(args.latents)} | Gaussian sigma {args.sigma}, clipped | {dae_mse:.4f} | "
           f"{identity_mse:.4f} | {dae_mse / identity_mse:.2f} |")

@@ -34,10 +34,23 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, saved_config: dict) -> list[
     return callbacks
 
 
-def trainer_kwargs(cfg: DictConfig) -> dict:
-    return OmegaConf.to_container(cfg.trainer, resolve=True)
+# Lightning's DDP strategy names that have a registered "<name>_find_unused_parameters_true" variant
+_PLAIN_DDP = ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, logger, callbacks: list[Callback]) -> pl.Trainer:
+def trainer_kwargs(cfg: DictConfig, model: pl.LightningModule | None = None) -> dict:
+    """The trainer config as Trainer arguments, adapted to ``model`` (see ``GenerativeModule``):
+    ``max_steps`` in batches becomes optimizer steps, plain DDP finds unused parameters where needed."""
+    kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
+    if model is not None:
+        if kwargs["max_steps"] > 0:
+            kwargs["max_steps"] *= getattr(model, "optimizer_steps_per_batch", 1)
+        if getattr(model, "ddp_find_unused_parameters", False) and kwargs["strategy"] in _PLAIN_DDP:
+            kwargs["strategy"] = f"{kwargs['strategy']}_find_unused_parameters_true"
+    return kwargs
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, logger, callbacks: list[Callback],
+                  model: pl.LightningModule | None = None) -> pl.Trainer:
     return pl.Trainer(default_root_dir=str(run_dir), logger=logger if logger is not None else False,
-                      callbacks=callbacks, **trainer_kwargs(cfg))
+                      callbacks=callbacks, **trainer_kwargs(cfg, model))

@@ -69,7 +69,7 @@ def train(cfg: DictConfig) -> TrainResult:
         (run_dir / "wandb_id.txt").write_text(run_id)
     with _published({RUN_DIR_ENV: str(run_dir), WANDB_ID_ENV: run_id}):
         logger = make_logger(cfg, run_dir, run_id, config)
-        trainer = build_trainer(cfg, run_dir, logger, build_callbacks(cfg, run_dir, config))
+        trainer = build_trainer(cfg, run_dir, logger, build_callbacks(cfg, run_dir, config), model)
         rank_zero_info(f"genlab: run folder {run_dir}")
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt)

@@ -17,6 +17,12 @@ class GenerativeModule(pl.LightningModule):
     """
 
     Config = ModelConfig
+    # Read by genlab.build when it makes the Trainer. Lightning's global_step and max_steps count
+    # optimizer.step() calls; genlab's trainer.max_steps counts batches, so the Trainer gets it times this.
+    optimizer_steps_per_batch: int = 1
+    # True when a backward pass leaves trainable parameters without a gradient (toggled optimizers): DDP then
+    # needs find_unused_parameters=True to finish its gradient reduction, so build picks that DDP variant.
+    ddp_find_unused_parameters: bool = False
 
     def __init__(self, cfg: ModelConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__()

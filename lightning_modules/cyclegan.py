@@ -13,7 +13,6 @@ from functools import partial
 
 import torch
 import torch.nn.functional as F
-from pytorch_lightning.strategies import DDPStrategy
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
@@ -21,10 +20,9 @@ from torchmetrics import MeanMetric
 
 from datamodules.base import DataInfo
 from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
-from genlab.errors import ConfigError
 from lightning_modules.base import GenerativeModule
 from lightning_modules.distribution_metrics import DistributionMetrics
-from lightning_modules.gan_losses import GAN_MODES, discriminator_loss, gan_loss
+from lightning_modules.gan_losses import discriminator_loss, generator_loss
 from lightning_modules.image_features import build_feature_extractor, resolve_features
 from lightning_modules.image_pool import ImagePool
 from lightning_modules.lr_policy import linear_decay_factor
@@ -34,6 +32,8 @@ from lightning_modules.nets.patch_discriminator import PatchDiscriminator
 from lightning_modules.nets.resnet_generator import ResnetGenerator
 
 DIRECTIONS = ("AtoB", "BtoA")
+# the official code's gan_mode names -> the shared loss kinds ("vanilla" is BCE with the non-saturating G loss)
+GAN_MODES = {"lsgan": "lsgan", "vanilla": "non_saturating"}
 L1_METRICS = ("cycle_l1_A", "cycle_l1_B", "idt_l1_A", "idt_l1_B")
 
 
@@ -66,7 +66,7 @@ class CycleGANConfig(ModelConfig):
         check(self.n_blocks >= 0, "n_blocks", self.n_blocks, "must be >= 0")
         check_choice("norm", self.norm, NORMS)
         check(self.init_gain > 0, "init_gain", self.init_gain, "must be > 0")
-        check_choice("gan_mode", self.gan_mode, GAN_MODES)
+        check_choice("gan_mode", self.gan_mode, tuple(GAN_MODES))
         for key in ("lambda_A", "lambda_B", "lambda_identity"):
             check(getattr(self, key) >= 0, key, getattr(self, key), "must be >= 0")
         check(self.pool_size >= 0, "pool_size", self.pool_size, "must be >= 0")
@@ -91,6 +91,8 @@ class CycleGAN(GenerativeModule):
 
     name = "cyclegan"
     Config = CycleGANConfig
+    optimizer_steps_per_batch = 2  # the generators' step, then the discriminators'
+    ddp_find_unused_parameters = True  # each step leaves the other pair of networks without gradients
 
     def __init__(self, cfg: CycleGANConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__(cfg, data_info, eval_cfg)
@@ -120,8 +122,9 @@ class CycleGAN(GenerativeModule):
 
     def generator_terms(self, real_A, real_B, fake_A, fake_B, rec_A, rec_B) -> dict[str, torch.Tensor]:
         c = self.cfg
-        terms = {"G_A": gan_loss(self.D_A(fake_B), True, c.gan_mode),
-                 "G_B": gan_loss(self.D_B(fake_A), True, c.gan_mode),
+        kind = GAN_MODES[c.gan_mode]
+        terms = {"G_A": generator_loss(self.D_A(fake_B), kind),
+                 "G_B": generator_loss(self.D_B(fake_A), kind),
                  "cycle_A": F.l1_loss(rec_A, real_A) * c.lambda_A,
                  "cycle_B": F.l1_loss(rec_B, real_B) * c.lambda_B}
         if c.lambda_identity > 0:  # G_A should leave B images alone, G_B A images: keeps colours from drifting
@@ -130,14 +133,6 @@ class CycleGAN(GenerativeModule):
         else:
             terms["idt_A"] = terms["idt_B"] = torch.zeros((), device=real_A.device)
         return terms
-
-    def setup(self, stage: str) -> None:
-        strategy = self.trainer.strategy
-        if stage == "fit" and isinstance(strategy, DDPStrategy) and \
-                not getattr(strategy, "_ddp_kwargs", {}).get("find_unused_parameters", False):
-            # each optimizer's step leaves the other pair of networks without gradients, which plain DDP rejects
-            raise ConfigError("CycleGAN under DDP needs trainer.strategy=ddp_find_unused_parameters_true: each "
-                              "step freezes two of its four networks")
 
     def training_step(self, batch, batch_idx):
         opt_g, opt_d = self.optimizers()
@@ -157,9 +152,9 @@ class CycleGAN(GenerativeModule):
 
         # then the discriminators, on real images and on detached fakes drawn through the history pools
         self.toggle_optimizer(opt_d)
-        mode = self.cfg.gan_mode
-        d_terms = {"D_A": discriminator_loss(self.D_A(real_B), self.D_A(self.fake_B_pool.query(fake_B)), mode),
-                   "D_B": discriminator_loss(self.D_B(real_A), self.D_B(self.fake_A_pool.query(fake_A)), mode)}
+        kind = GAN_MODES[self.cfg.gan_mode]
+        d_terms = {"D_A": discriminator_loss(self.D_A(real_B), self.D_A(self.fake_B_pool.query(fake_B)), kind),
+                   "D_B": discriminator_loss(self.D_B(real_A), self.D_B(self.fake_A_pool.query(fake_A)), kind)}
         opt_d.zero_grad()
         self.manual_backward(d_terms["D_A"] + d_terms["D_B"])
         opt_d.step()

@@ -1,24 +1,56 @@
-"""Adversarial losses on discriminator logits (one per patch), as in pix2pix/CycleGAN's ``GANLoss``."""
+"""GAN objectives on raw discriminator outputs (logits, one per image or per patch), so they are safe under
+autocast. Shared by the GAN and CycleGAN (whose ``lsgan`` / ``vanilla`` modes are ``lsgan`` / ``non_saturating``).
+
+Each discriminator loss is the mean of its real and fake terms. ``discriminator_probability`` maps the
+discriminator's output to "how real it looks" in [0, 1], where 0.5 is the equilibrium D(x) = D(G(z)) of
+every objective: sigmoid for the log-likelihood objectives and hinge, clamping for LSGAN (whose
+discriminator regresses onto the labels 1 and 0 directly).
+"""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-GAN_MODES = ("lsgan", "vanilla")
+GAN_LOSSES = ("minimax", "non_saturating", "lsgan", "hinge")
 
 
-def gan_loss(logits: torch.Tensor, target_is_real: bool, mode: str = "lsgan") -> torch.Tensor:
-    """``lsgan``: mean squared distance of the logits to 1 (real) or 0 (fake); ``vanilla``: binary cross-entropy
-    with logits against the same labels. Averaged over patches and batch."""
-    target = torch.full_like(logits, 1.0 if target_is_real else 0.0)
-    if mode == "lsgan":
-        return F.mse_loss(logits, target)
-    if mode == "vanilla":
-        return F.binary_cross_entropy_with_logits(logits, target)
-    raise ValueError(f"unknown gan mode {mode!r}; one of {', '.join(GAN_MODES)}")
+def _check(kind: str) -> None:
+    if kind not in GAN_LOSSES:
+        raise ValueError(f"unknown GAN loss {kind!r}; one of {', '.join(GAN_LOSSES)}")
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, mode: str = "lsgan") -> torch.Tensor:
-    """0.5 (real + fake): halved so the discriminator learns more slowly than the generator."""
-    return 0.5 * (gan_loss(real_logits, True, mode) + gan_loss(fake_logits, False, mode))
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, kind: str) -> torch.Tensor:
+    """``minimax``/``non_saturating``: binary cross-entropy, real -> 1, fake -> 0 (-log D(x), -log(1 - D(G(z))));
+    ``lsgan`` (Mao et al. 2017): (D(x) - 1)^2 and D(G(z))^2; ``hinge``: relu(1 - D(x)) and relu(1 + D(G(z)))."""
+    _check(kind)
+    real_logits, fake_logits = real_logits.float(), fake_logits.float()
+    if kind == "lsgan":
+        real, fake = (real_logits - 1).pow(2).mean(), fake_logits.pow(2).mean()
+    elif kind == "hinge":
+        real, fake = F.relu(1 - real_logits).mean(), F.relu(1 + fake_logits).mean()
+    else:
+        real, fake = F.softplus(-real_logits).mean(), F.softplus(fake_logits).mean()
+    return 0.5 * (real + fake)
+
+
+def generator_loss(fake_logits: torch.Tensor, kind: str) -> torch.Tensor:
+    """``minimax``: log(1 - D(G(z))) (the original objective; its gradient vanishes while D wins);
+    ``non_saturating``: -log D(G(z)) (labels fakes as real); ``lsgan``: (D(G(z)) - 1)^2, as the official
+    CycleGAN/pix2pix code has it (Mao et al. write a factor 1/2, which Adam's steps ignore but which would halve
+    the adversarial term against CycleGAN's cycle loss); ``hinge``: -D(G(z))."""
+    _check(kind)
+    fake_logits = fake_logits.float()
+    if kind == "minimax":
+        return -F.softplus(fake_logits).mean()
+    if kind == "non_saturating":
+        return F.softplus(-fake_logits).mean()
+    if kind == "lsgan":
+        return (fake_logits - 1).pow(2).mean()
+    return -fake_logits.mean()
+
+
+def discriminator_probability(logits: torch.Tensor, kind: str) -> torch.Tensor:
+    _check(kind)
+    logits = logits.float()
+    return logits.clamp(0, 1) if kind == "lsgan" else torch.sigmoid(logits)

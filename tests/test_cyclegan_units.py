@@ -1,12 +1,14 @@
 """Pure units of CycleGAN: the image pool, the linear LR rule, the GAN losses and the metric features."""
 
+import math
 from fractions import Fraction
 
 import pytest
 import torch
 
+from lightning_modules.cyclegan import GAN_MODES
 from lightning_modules.distribution_metrics import DistributionMetrics
-from lightning_modules.gan_losses import discriminator_loss, gan_loss
+from lightning_modules.gan_losses import discriminator_loss, generator_loss
 from lightning_modules.image_features import PixelFeatures, to_uint8
 from lightning_modules.image_pool import ImagePool
 from lightning_modules.lr_policy import linear_decay_factor
@@ -67,23 +69,21 @@ def test_linear_lr_factor_matches_the_official_rule(epoch, expected):
 
 def test_lsgan_and_vanilla_losses_against_hand_values():
     logits = torch.tensor([0.0, 2.0])
-    # lsgan: mean squared distance to the label
-    assert gan_loss(logits, True, "lsgan").item() == pytest.approx(((0 - 1) ** 2 + (2 - 1) ** 2) / 2)
-    assert gan_loss(logits, False, "lsgan").item() == pytest.approx((0 + 4) / 2)
-    # vanilla: -log sigmoid(z) for real, -log(1 - sigmoid(z)) for fake; sigmoid(0) = 1/2
-    sig2 = 1 / (1 + torch.exp(torch.tensor(-2.0))).item()
-    assert gan_loss(logits, True, "vanilla").item() == pytest.approx(
-        (-torch.log(torch.tensor(0.5)) - torch.log(torch.tensor(sig2))).item() / 2)
-    assert gan_loss(logits, False, "vanilla").item() == pytest.approx(
-        (-torch.log(torch.tensor(0.5)) - torch.log(torch.tensor(1 - sig2))).item() / 2)
-    with pytest.raises(ValueError, match="unknown gan mode"):
-        gan_loss(logits, True, "wgan")
+    # lsgan G loss: mean squared distance of D(fake) to the real label, no 1/2 (the official MSELoss)
+    assert generator_loss(logits, GAN_MODES["lsgan"]).item() == pytest.approx(((0 - 1) ** 2 + (2 - 1) ** 2) / 2)
+    # vanilla G loss: -log sigmoid(z), BCE against the real label; sigmoid(0) = 1/2
+    sig2 = 1 / (1 + math.exp(-2.0))
+    assert generator_loss(logits, GAN_MODES["vanilla"]).item() == pytest.approx(
+        (-math.log(0.5) - math.log(sig2)) / 2)
+    # vanilla D loss: 0.5 [BCE(real, 1) + BCE(fake, 0)]
+    assert discriminator_loss(logits, logits, GAN_MODES["vanilla"]).item() == pytest.approx(
+        0.5 * ((-math.log(0.5) - math.log(sig2)) / 2 + (-math.log(0.5) - math.log(1 - sig2)) / 2))
 
 
 def test_discriminator_loss_is_half_of_real_plus_fake():
     real, fake = torch.tensor([1.0, 0.5]), torch.tensor([0.0, 1.0])
     # lsgan: real (0 + 0.25) / 2 = 0.125, fake (0 + 1) / 2 = 0.5
-    assert discriminator_loss(real, fake, "lsgan").item() == pytest.approx(0.5 * (0.125 + 0.5))
+    assert discriminator_loss(real, fake, GAN_MODES["lsgan"]).item() == pytest.approx(0.5 * (0.125 + 0.5))
 
 
 def test_to_uint8_and_pixel_features():

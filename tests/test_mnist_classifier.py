@@ -1,0 +1,68 @@
+"""The FID feature classifier: seeded training, the config-keyed cache, and clear errors."""
+
+import importlib.util
+
+import pytest
+import torch
+
+from genlab.cli import run_cli
+from genlab.errors import CheckpointError, ConfigError
+from genlab.metrics.classifier import (
+    ClassifierConfig,
+    cached_path,
+    config_hash,
+    ensure_classifier,
+    load_classifier,
+    parse_config,
+    train_classifier,
+)
+from tests.conftest import REPO
+from tests.gan_fixtures import TINY_CLASSIFIER, tiny_classifier  # noqa: F401 - fixture
+
+_spec = importlib.util.spec_from_file_location("train_classifier_script", REPO / "scripts" / "train_classifier.py")
+train_classifier_script = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(train_classifier_script)
+
+QUICK = ClassifierConfig(channels=[4, 8], num_features=16, train_size=512, epochs=1, batch_size=128)
+
+
+def test_training_is_deterministic(data_dir):
+    first, acc1 = train_classifier(QUICK, log=lambda _: None)
+    second, acc2 = train_classifier(QUICK, log=lambda _: None)
+    assert acc1 == acc2
+    for (name, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_cache_is_keyed_by_config_and_reused(tmp_path, tiny_classifier):  # noqa: F811
+    cfg = parse_config(TINY_CLASSIFIER)
+    assert tiny_classifier == cached_path(cfg, tiny_classifier.parent)
+    assert config_hash(cfg) != config_hash(parse_config([*TINY_CLASSIFIER, "seed=1"]))
+    messages = []
+    assert ensure_classifier(cfg, tiny_classifier.parent, log=messages.append) == tiny_classifier
+    assert messages == []  # found in the cache: nothing trained
+    net, info = load_classifier(tiny_classifier)
+    assert info["config"] == cfg and 0.5 < info["test_accuracy"] <= 1
+    assert net.num_features == cfg.num_features and not net.training
+
+
+def test_default_cache_dir_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))
+    assert cached_path(ClassifierConfig()).parent == tmp_path
+
+
+def test_missing_or_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist; make one with scripts/train_classifier.py"):
+        load_classifier(tmp_path / "none.pt")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="is unreadable"):
+        load_classifier(bad)
+
+
+def test_bad_config_is_a_clear_error(capsys):
+    with pytest.raises(ConfigError, match="classifier epochs=0: must be >= 1"):
+        parse_config(["epochs=0"])
+    assert run_cli(train_classifier_script.main, "", ["epoch=2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Did you mean: 'epochs'?" in err
