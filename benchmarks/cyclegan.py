@@ -34,9 +34,9 @@ sys.path.insert(0, str(REPO))
 from datamodules.image_files import load_rgb  # noqa: E402
 from genlab.build import build_datamodule, build_model  # noqa: E402
 from genlab.config import compose  # noqa: E402
+from genlab.metrics.distribution_metrics import DistributionMetrics  # noqa: E402
+from genlab.metrics.image_features import build_feature_extractor, resolve_features  # noqa: E402
 from genlab.train import train  # noqa: E402
-from lightning_modules.distribution_metrics import DistributionMetrics  # noqa: E402
-from lightning_modules.image_features import build_feature_extractor, resolve_features  # noqa: E402
 
 QUIET = ["logger.mode=disabled", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
          "trainer.devices=1", "data.num_workers=0"]

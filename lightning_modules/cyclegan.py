@@ -20,10 +20,10 @@ from torchmetrics import MeanMetric
 
 from datamodules.base import DataInfo
 from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
+from genlab.metrics.distribution_metrics import DistributionMetrics
+from genlab.metrics.image_features import build_feature_extractor, resolve_features
 from lightning_modules.base import GenerativeModule
-from lightning_modules.distribution_metrics import DistributionMetrics
 from lightning_modules.gan_losses import discriminator_loss, generator_loss
-from lightning_modules.image_features import build_feature_extractor, resolve_features
 from lightning_modules.image_pool import ImagePool
 from lightning_modules.lr_policy import linear_decay_factor
 from lightning_modules.nets.init import init_normal_

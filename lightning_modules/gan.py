@@ -191,8 +191,10 @@ class GAN(GenerativeModule):
             classifier, _ = load_classifier(path)
             test = stage == "test"
             features = "classifier" if self.eval_cfg.features == "auto" else self.eval_cfg.features
-            self._metrics[stage] = SampleMetrics(classifier, self.data_info.value_range, features,
-                                                 kid=test, floor=test, kid_subset_size=self.eval_cfg.kid_subset_size)
+            self._metrics[stage] = SampleMetrics(classifier, self.data_info.value_range, features, kid=test,
+                                                 floor=test, kid_subset_size=self.eval_cfg.kid_subset_size,
+                                                 kid_subsets=self.eval_cfg.kid_subsets,
+                                                 inception_weights=self.eval_cfg.inception_weights)
         metrics = self._metrics[stage].to(self.device)
         metrics.reset()
         return metrics

@@ -6,10 +6,10 @@ from fractions import Fraction
 import pytest
 import torch
 
+from genlab.metrics.distribution_metrics import DistributionMetrics
+from genlab.metrics.image_features import PixelFeatures, to_uint8
 from lightning_modules.cyclegan import GAN_MODES
-from lightning_modules.distribution_metrics import DistributionMetrics
 from lightning_modules.gan_losses import discriminator_loss, generator_loss
-from lightning_modules.image_features import PixelFeatures, to_uint8
 from lightning_modules.image_pool import ImagePool
 from lightning_modules.lr_policy import linear_decay_factor
 
@@ -88,7 +88,9 @@ def test_discriminator_loss_is_half_of_real_plus_fake():
 
 def test_to_uint8_and_pixel_features():
     x = torch.tensor([-1.0, 0.0, 1.0, 2.0]).view(1, 1, 2, 2)
-    assert to_uint8(x, (-1.0, 1.0)).flatten().tolist() == [0, 128, 255, 255]  # 127.5 rounds to even: 128
+    rgb = to_uint8(x, (-1.0, 1.0))
+    assert rgb.shape == (1, 3, 2, 2)  # grey repeated into three channels
+    assert rgb[0, 2].flatten().tolist() == [0, 128, 255, 255]  # 127.5 rounds to even: 128
     flat = torch.full((2, 3, 32, 32), 0.2)  # every pool cell holds round(0.6 * 255) / 255
     features = PixelFeatures((-1.0, 1.0))(flat)
     assert features.shape == (2, 192)

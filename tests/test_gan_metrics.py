@@ -112,3 +112,20 @@ def test_inception_features_without_torch_fidelity_is_a_clear_error(tiny_classif
     classifier, _ = load_classifier(tiny_classifier)
     with pytest.raises(ConfigError, match="eval.features=inception needs torch-fidelity"):
         SampleMetrics(classifier, (0.0, 1.0), features="inception")
+
+
+def test_grey_digits_work_with_the_shared_image_extractors(tiny_classifier, test_images):  # noqa: F811
+    """The CycleGAN's extractors (here the weight-free ``pixels``) take MNIST's one channel as grey RGB."""
+    classifier, _ = load_classifier(tiny_classifier)
+    metrics = SampleMetrics(classifier, (0.0, 1.0), features="pixels", kid_subset_size=200, kid_subsets=20)
+    metrics.update_real(test_images[:500])
+    metrics.update_fake(test_images[500:])
+    metrics.update_floor(test_images[500:])
+    ideal = metrics.compute()
+    metrics.reset()
+    metrics.update_real(test_images[:500])
+    metrics.update_fake(torch.rand(500, 1, 28, 28))
+    metrics.update_floor(test_images[500:])
+    noise = metrics.compute()
+    assert ideal["fid"] == pytest.approx(ideal["fid_floor"]) and noise["fid"] > 10 * ideal["fid"]
+    assert noise["class_coverage"] <= 10 and ideal["class_coverage"] == 10  # class statistics keep the classifier

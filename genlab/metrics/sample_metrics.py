@@ -1,6 +1,6 @@
 """FID, KID and class statistics of generated images against real ones, with the MNIST classifier's
-penultimate layer as the feature space (``features="classifier"``, offline) or torchmetrics' Inception-v3
-(``features="inception"``, needs torch-fidelity and downloads weights on first use).
+penultimate layer as the feature space (``features="classifier"``, offline) or one of the extractors of
+``genlab.metrics.image_features`` (``inception``, ``inception_torchscript``, ``pixels``).
 
 torchmetrics hands images to a custom feature module unchanged, so ``ClassifierFeatures`` takes images as
 the generator makes them (its pixel range, 28 or 32 px) and gives the module a ``num_features`` attribute
@@ -19,11 +19,9 @@ from torchmetrics.aggregation import SumMetric
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from genlab.errors import ConfigError
 from genlab.metrics.class_statistics import ClassStatistics
+from genlab.metrics.image_features import build_feature_extractor
 from lightning_modules.nets.mnist_classifier import MNISTClassifier
-
-FEATURES = ("classifier", "inception")
 
 
 def to_classifier_input(x: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
@@ -74,24 +72,6 @@ class ClassifierFeatures(nn.Module):
         self._last = None
 
 
-def _inception_input(x: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
-    """Grey images in ``value_range`` -> 3-channel float in [0, 1] (torchmetrics' ``normalize=True`` input)."""
-    lo, hi = value_range
-    return ((x.float() - lo) / (hi - lo)).clamp(0, 1).expand(-1, 3, -1, -1)
-
-
-def _inception_metric(cls, **kwargs):
-    try:
-        return cls(feature=2048, normalize=True, **kwargs)
-    except ModuleNotFoundError as e:
-        raise ConfigError(f"eval.features=inception needs torch-fidelity ({e.msg.split('.')[0]}); pip install "
-                          "torch-fidelity, or use eval.features=classifier (offline)") from None
-    except (OSError, RuntimeError) as e:  # weight download without internet, or a corrupt download
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ConfigError(f"eval.features=inception could not load the Inception weights ({reason[:200]}); "
-                          "connect to the internet once, or use eval.features=classifier (offline)") from None
-
-
 class SampleMetrics:
     """Real images go in with ``update_real``, generated ones with ``update_fake``, and (for the real-vs-real
     floor) other real images with ``update_floor``. ``compute`` -> fid, classifier_is, class_coverage,
@@ -102,23 +82,17 @@ class SampleMetrics:
     """
 
     def __init__(self, classifier: MNISTClassifier, value_range: tuple[float, float], features: str = "classifier",
-                 kid: bool = True, floor: bool = True, kid_subset_size: int = 1000, kid_subsets: int = 100):
-        if features not in FEATURES:
-            raise ConfigError(f"eval.features={features!r}: must be one of {', '.join(FEATURES)}")
-        self.value_range = value_range
+                 kid: bool = True, floor: bool = True, kid_subset_size: int = 1000, kid_subsets: int = 100,
+                 inception_weights: str | None = None):
         self.classifier = ClassifierFeatures(classifier, value_range)
-        self.inception = features == "inception"
+        extractor = self.classifier if features == "classifier" else \
+            build_feature_extractor(features, inception_weights, value_range)
         self.kid_subset_size = kid_subset_size
         with warnings.catch_warnings():  # KID's warning that it keeps every feature: known, and small here
             warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
-            if self.inception:
-                self.fid = _inception_metric(FrechetInceptionDistance)
-                self.fid_floor = _inception_metric(FrechetInceptionDistance) if floor else None
-                self.kid = _inception_metric(KernelInceptionDistance, subsets=kid_subsets) if kid else None
-            else:
-                self.fid = FrechetInceptionDistance(feature=self.classifier)
-                self.fid_floor = FrechetInceptionDistance(feature=self.classifier) if floor else None
-                self.kid = KernelInceptionDistance(feature=self.classifier, subsets=kid_subsets) if kid else None
+            self.fid = FrechetInceptionDistance(feature=extractor)
+            self.fid_floor = FrechetInceptionDistance(feature=extractor) if floor else None
+            self.kid = KernelInceptionDistance(feature=extractor, subsets=kid_subsets) if kid else None
         self.class_stats = ClassStatistics()
         self.num_real, self.num_fake = SumMetric(), SumMetric()
 
@@ -137,12 +111,8 @@ class SampleMetrics:
         for m in self._metrics():
             m.reset()
 
-    def _feature_input(self, x: torch.Tensor) -> torch.Tensor:
-        return _inception_input(x, self.value_range) if self.inception else x
-
     @torch.no_grad()
     def update_real(self, x: torch.Tensor) -> None:
-        x = self._feature_input(x)
         for m in (self.fid, self.fid_floor, self.kid):
             if m is not None:
                 m.update(x, real=True)
@@ -151,7 +121,6 @@ class SampleMetrics:
     @torch.no_grad()
     def update_fake(self, x: torch.Tensor) -> None:
         self.class_stats.update(self.classifier.probabilities(x))
-        x = self._feature_input(x)
         self.fid.update(x, real=False)
         if self.kid is not None:
             self.kid.update(x, real=False)
@@ -159,7 +128,7 @@ class SampleMetrics:
 
     @torch.no_grad()
     def update_floor(self, x: torch.Tensor) -> None:
-        self.fid_floor.update(self._feature_input(x), real=False)
+        self.fid_floor.update(x, real=False)
 
     def compute(self) -> dict[str, float]:
         out = {"fid": float(self.fid.compute()), **self.class_stats.compute()}

@@ -11,7 +11,8 @@
 - ``auto``: ``inception_torchscript`` when the file is installed, else ``inception`` when torch-fidelity is, else
   none (the metrics are left out with a warning).
 
-Every extractor takes images in the model's value range and quantises them to 8 bits first, as saved images are.
+Every extractor takes images in the model's value range and quantises them to 8 bits first, as saved images are;
+grey images (one channel, e.g. MNIST) are repeated into three.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ INCEPTION_SIZE = 299
 
 
 def to_uint8(images: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
+    """Images in ``value_range`` -> uint8 RGB (grey images repeated into three channels)."""
     lo, hi = value_range
+    images = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
     return ((images.float() - lo) / (hi - lo) * 255).round().clamp(0, 255).to(torch.uint8)
 
 
