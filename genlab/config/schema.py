@@ -135,8 +135,14 @@ class EvalConfig:
 
     batch_size: int = 256
 
+    # VAE: importance-weighted log-likelihood (test/nll_iw)
+    iw_samples: int = 5000  # importance samples per test image (Burda et al. use 5000)
+    iw_chunk: int = 100  # samples per image in one decoder pass: bounds memory, not the result
+
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
+        check(self.iw_samples >= 1, "iw_samples", self.iw_samples, "must be >= 1 (importance samples per image)")
+        check(self.iw_chunk >= 1, "iw_chunk", self.iw_chunk, "must be >= 1")
 
 
 # Groups whose schema is fixed; "data" and "model" take the schema of the registered class they name.
