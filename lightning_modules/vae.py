@@ -110,7 +110,7 @@ class VAE(GenerativeModule):
             return self.log_likelihood(logits, x)
         return log_px_given_z
 
-    def _terms(self, x: torch.Tensor, weight: float) -> dict[str, torch.Tensor]:
+    def loss_terms(self, x: torch.Tensor, weight: float) -> dict[str, torch.Tensor]:
         """Training loss (KL weighted by ``weight``) and the unweighted -ELBO = recon + KL, batch means."""
         mu, logvar = self.posterior(x)
         kl = gaussian_kl(mu, logvar)
@@ -127,7 +127,7 @@ class VAE(GenerativeModule):
     def training_step(self, batch, batch_idx):
         x, _ = batch
         weight = kl_weight(self.global_step, self.cfg.beta, self.cfg.kl_warmup_steps)
-        terms = self._terms(x, weight)
+        terms = self.loss_terms(x, weight)
         if self.cfg.kl_warmup_steps:
             terms["kl_weight"] = weight
         if self.cfg.likelihood == "gaussian" and self.cfg.gaussian_std is None:
@@ -137,7 +137,7 @@ class VAE(GenerativeModule):
 
     def validation_step(self, batch, batch_idx):
         x, _ = batch
-        self.log_terms("val", self._terms(x, self.cfg.beta), batch_size=len(x))
+        self.log_terms("val", self.loss_terms(x, self.cfg.beta), batch_size=len(x))
 
     def test_step(self, batch, batch_idx):
         x, _ = batch

@@ -86,7 +86,7 @@ def test_iwae_objective_is_tighter_than_the_elbo(data_dir):
                enable_progress_bar=False, enable_model_summary=False).fit(model, datamodule=datamodule)
     x, _ = next(iter(datamodule.val_dataloader()))
     with torch.no_grad():
-        runs = [model._terms(x, 1.0) for _ in range(10)]
+        runs = [model.loss_terms(x, 1.0) for _ in range(10)]
     iw_bound = statistics.mean(r["loss"].item() for r in runs)
     neg_elbo = statistics.mean(r["neg_elbo"].item() for r in runs)
     assert iw_bound < neg_elbo
