@@ -11,11 +11,8 @@ from datamodules.base import DataInfo
 from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
 from lightning_modules.base import GenerativeModule
 from lightning_modules.corruption import CORRUPTIONS, corrupt
-from lightning_modules.nets.conv import ConvDecoder, ConvEncoder
-from lightning_modules.nets.mlp import MLPDecoder, MLPEncoder
+from lightning_modules.nets.encoder_decoder import ARCHITECTURES, build_encoder_decoder
 from lightning_modules.reconstruction import RECONSTRUCTION_LOSSES, reconstruction_loss
-
-ARCHITECTURES = ("mlp", "conv")
 
 
 @dataclass
@@ -40,15 +37,6 @@ class AutoencoderConfig(ModelConfig):
         check_choice("corruption", self.corruption, CORRUPTIONS)
         check(self.corruption_level >= 0 and (self.corruption != "mask" or self.corruption_level < 1),
               "corruption_level", self.corruption_level, "must be >= 0 (and < 1 for mask)")
-
-
-def build_encoder_decoder(arch: str, image_shape, code_features: int, latent_dim: int, hidden: list[int],
-                          channels: int):
-    """Encoder to ``code_features`` outputs and decoder from ``latent_dim`` inputs; shared with the VAE."""
-    if arch == "mlp":
-        return (MLPEncoder(image_shape, hidden, code_features),
-                MLPDecoder(image_shape, list(reversed(hidden)), latent_dim))
-    return ConvEncoder(image_shape, code_features, channels), ConvDecoder(image_shape, latent_dim, channels)
 
 
 class Autoencoder(GenerativeModule):

@@ -30,11 +30,14 @@ class GenerativeModule(pl.LightningModule):
         self.data_info = data_info
         self.eval_cfg = eval_cfg or EvalConfig()
 
-    def log_terms(self, stage: str, terms: dict[str, torch.Tensor], prog_bar: bool = False) -> None:
-        """Training terms per step; validation/test terms as epoch means synced across DDP ranks."""
+    def log_terms(self, stage: str, terms: dict[str, torch.Tensor], prog_bar: bool = False,
+                  batch_size: int | None = None) -> None:
+        """Training terms per step; validation/test terms as epoch means (weighted by ``batch_size``) synced
+        across DDP ranks."""
         training = stage == "train"
         self.log_dict({f"{stage}/{k}": v.detach() if torch.is_tensor(v) else v for k, v in terms.items()},
-                      on_step=training, on_epoch=not training, prog_bar=prog_bar, sync_dist=not training)
+                      on_step=training, on_epoch=not training, prog_bar=prog_bar, sync_dist=not training,
+                      batch_size=batch_size)
 
     def output_activation(self, logits: torch.Tensor) -> torch.Tensor:
         """Map raw outputs onto the data's pixel range, so reconstructions and samples live where data does."""

@@ -7,7 +7,7 @@ import math
 
 import pytorch_lightning as pl
 
-from genlab.callbacks._generation import generate_images
+from genlab.callbacks._helpers import generate_images
 from genlab.config.schema import CallbacksConfig
 from genlab.images import image_grid, log_picture
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 
-from genlab.callbacks._generation import generate_images
+from genlab.callbacks._helpers import generate_images
 from genlab.config.schema import CallbacksConfig
 from genlab.images import image_grid, log_picture
 

@@ -6,6 +6,7 @@ import pytorch_lightning as pl
 import torch
 from matplotlib.figure import Figure
 
+from genlab.callbacks._helpers import eval_mode, first_test_images
 from genlab.config.schema import CallbacksConfig
 from genlab.images import log_picture
 
@@ -42,22 +43,12 @@ class LatentScatter(pl.Callback):
     def __init__(self, cfg: CallbacksConfig):
         del cfg
 
-    @torch.no_grad()
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        datamodule = trainer.datamodule
-        datamodule.setup("test")
-        was_training = pl_module.training
-        pl_module.eval()
-        codes, labels, seen = [], [], 0
-        for x, y in datamodule.test_dataloader():
-            codes.append(pl_module.encode(x.to(pl_module.device)).float().cpu())
-            labels.append(y)
-            seen += len(y)
-            if seen >= MAX_POINTS:
-                break
-        pl_module.train(was_training)
-        points, axes = project_2d(torch.cat(codes))
-        fig = scatter_figure(points, torch.cat(labels), axes, f"test codes ({axes}), coloured by digit")
+        x, labels = first_test_images(trainer, MAX_POINTS)
+        with eval_mode(pl_module):
+            codes = torch.cat([pl_module.encode(chunk.to(pl_module.device)).float().cpu() for chunk in x.split(1000)])
+        points, axes = project_2d(codes)
+        fig = scatter_figure(points, labels, axes, f"test codes ({axes}), coloured by digit")
         log_picture(trainer, "images/latent_scatter", fig)

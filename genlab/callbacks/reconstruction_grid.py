@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 
+from genlab.callbacks._helpers import eval_mode
 from genlab.config.schema import CallbacksConfig
 from genlab.images import image_grid, log_picture
 
@@ -29,21 +30,18 @@ class ReconstructionGrid(pl.Callback):
             self.images = torch.cat(batches)[: self.num_images]
         return self.images
 
-    @torch.no_grad()
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero or trainer.current_epoch % self.every:
             return
-        was_training = pl_module.training
-        pl_module.eval()
         x = self._fixed_images(trainer).to(pl_module.device)
         rows = [x]
-        if hasattr(pl_module, "corrupt"):
-            corrupted = pl_module.corrupt(x)
-            if corrupted is not x:
-                rows.append(corrupted)
-            x = corrupted
-        rows.append(pl_module(x))
-        pl_module.train(was_training)
+        with eval_mode(pl_module):
+            if hasattr(pl_module, "corrupt"):
+                corrupted = pl_module.corrupt(x)
+                if corrupted is not x:
+                    rows.append(corrupted)
+                x = corrupted
+            rows.append(pl_module(x))
         grid = image_grid(torch.cat(rows), pl_module.data_info.value_range, nrow=len(rows[0]))
         caption = "rows: input | corrupted | reconstruction" if len(rows) == 3 else "rows: input | reconstruction"
         log_picture(trainer, "images/reconstructions", grid, caption)

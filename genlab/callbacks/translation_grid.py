@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 
+from genlab.callbacks._helpers import eval_mode
 from genlab.config.schema import CallbacksConfig
 from genlab.images import image_grid, log_picture, logging_step
 
@@ -35,16 +36,13 @@ class TranslationGrid(pl.Callback):
             self.images = {side: torch.stack(v[: self.num_images]) for side, v in found.items()}
         return self.images
 
-    @torch.no_grad()
     def draw(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
         images = self._fixed_images(trainer)
         n = min(len(images["A"]), len(images["B"]))
-        was_training = pl_module.training
-        pl_module.eval()
-        visuals = pl_module.visuals(images["A"][:n].to(pl_module.device), images["B"][:n].to(pl_module.device))
-        pl_module.train(was_training)
+        with eval_mode(pl_module):
+            visuals = pl_module.visuals(images["A"][:n].to(pl_module.device), images["B"][:n].to(pl_module.device))
         for direction, columns in PANELS.items():
             rows = torch.stack([visuals[c] for c in columns], dim=1).flatten(0, 1)  # image-major: one row each
             grid = image_grid(rows, pl_module.data_info.value_range, nrow=len(columns))

@@ -150,6 +150,10 @@ class EvalConfig:
     num_samples: int = 10000
     classifier_ckpt: str | None = None  # None: the default MNIST classifier, trained once and cached
 
+    # VAE: importance-weighted log-likelihood (test/nll_iw)
+    iw_samples: int = 5000  # importance samples per test image (Burda et al. use 5000)
+    iw_chunk: int = 100  # samples per image in one decoder pass: bounds memory, not the result
+
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
         check_choice("features", self.features, FEATURE_SPACES)
@@ -160,6 +164,8 @@ class EvalConfig:
         check(self.kid_subsets >= 1, "kid_subsets", self.kid_subsets, "must be >= 1")
         check(self.kid_subset_size >= 2, "kid_subset_size", self.kid_subset_size, "must be >= 2")
         check(self.num_samples >= 2, "num_samples", self.num_samples, "must be >= 2 (FID needs a covariance)")
+        check(self.iw_samples >= 1, "iw_samples", self.iw_samples, "must be >= 1 (importance samples per image)")
+        check(self.iw_chunk >= 1, "iw_chunk", self.iw_chunk, "must be >= 1")
 
 
 # Groups whose schema is fixed; "data" and "model" take the schema of the registered class they name.

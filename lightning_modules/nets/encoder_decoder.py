@@ -1,0 +1,22 @@
+"""Pick the encoder/decoder pair of an architecture; the autoencoder and the VAE share it."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from lightning_modules.nets.conv import ConvDecoder, ConvEncoder
+from lightning_modules.nets.mlp import MLPDecoder, MLPEncoder
+
+ARCHITECTURES = ("mlp", "conv")
+
+
+def build_encoder_decoder(arch: str, image_shape, code_features: int, latent_dim: int, hidden: list[int],
+                          channels: int, activation: str = "relu") -> tuple[nn.Module, nn.Module]:
+    """Encoder to ``code_features`` outputs (a VAE asks for 2 x latent_dim: mean and log-variance) and decoder
+    from ``latent_dim`` inputs to image logits. ``hidden`` and ``activation`` are for mlp, ``channels`` for conv."""
+    if arch == "mlp":
+        return (MLPEncoder(image_shape, hidden, code_features, activation),
+                MLPDecoder(image_shape, list(reversed(hidden)), latent_dim, activation))
+    if arch == "conv":
+        return ConvEncoder(image_shape, code_features, channels), ConvDecoder(image_shape, latent_dim, channels)
+    raise ValueError(f"unknown architecture {arch!r}; one of {', '.join(ARCHITECTURES)}")

@@ -1,0 +1,164 @@
+"""Variational autoencoder (Kingma & Welling 2014): Gaussian q(z|x), standard normal prior, Bernoulli or
+Gaussian decoder; trained on the ELBO with analytic KL, or on the IWAE bound with ``iw_train_samples > 1``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from datamodules.base import DataInfo
+from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
+from genlab.errors import ConfigError
+from lightning_modules.active_units import ActiveUnits
+from lightning_modules.base import GenerativeModule
+from lightning_modules.importance_weighted import iw_log_likelihood, log_importance_weights, log_mean_exp
+from lightning_modules.nets.encoder_decoder import ARCHITECTURES, build_encoder_decoder
+from lightning_modules.nets.mlp import ACTIVATIONS
+from lightning_modules.vae_losses import (
+    bernoulli_log_likelihood,
+    gaussian_kl,
+    gaussian_log_likelihood,
+    kl_weight,
+    reparameterize,
+)
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+NUM_FIXED_NOISE = 64  # prior draws behind the sample grid (8 x 8) and the interpolations
+
+
+@dataclass
+class VAEConfig(ModelConfig):
+    name: str = "vae"
+    arch: str = "mlp"
+    latent_dim: int = 50
+    hidden: list[int] = field(default_factory=lambda: [512, 256])  # mlp only; the decoder mirrors it
+    activation: str = "relu"  # mlp only
+    channels: int = 32  # conv only
+    likelihood: str = "bernoulli"  # bernoulli: logits on {0, 1} pixels; gaussian: mean in the data range
+    gaussian_std: float | None = None  # gaussian only; None learns one std shared by all pixels
+    beta: float = 1.0  # weight of the KL term in the training loss
+    kl_warmup_steps: int = 0  # ramp the KL weight linearly from 0 to beta over this many training batches
+    iw_train_samples: int = 1  # > 1 trains on the importance-weighted bound (IWAE) with this many samples
+    lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch; 1 keeps it constant
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("arch", self.arch, ARCHITECTURES)
+        check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "must be >= 1 (the number of latent dims)")
+        check(all(h >= 1 for h in self.hidden), "hidden", self.hidden, "layer sizes must be >= 1")
+        check_choice("activation", self.activation, tuple(ACTIVATIONS))
+        check(self.channels >= 1, "channels", self.channels, "must be >= 1")
+        check_choice("likelihood", self.likelihood, LIKELIHOODS)
+        check(self.gaussian_std is None or self.gaussian_std > 0, "gaussian_std", self.gaussian_std,
+              "must be > 0, or null to learn it")
+        check(self.beta >= 0, "beta", self.beta, "must be >= 0")
+        check(self.kl_warmup_steps >= 0, "kl_warmup_steps", self.kl_warmup_steps, "must be >= 0")
+        check(self.iw_train_samples >= 1, "iw_train_samples", self.iw_train_samples, "must be >= 1")
+        check(0 < self.lr_decay <= 1, "lr_decay", self.lr_decay, "must be in (0, 1]")
+
+
+class VAE(GenerativeModule):
+    name = "vae"
+    Config = VAEConfig
+
+    def __init__(self, cfg: VAEConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
+        super().__init__(cfg, data_info, eval_cfg)
+        if cfg.likelihood == "bernoulli" and tuple(data_info.value_range) != (0.0, 1.0):
+            raise ConfigError("model.likelihood=bernoulli needs pixels in [0, 1]: set data.value_range=0_1 "
+                              "(and data.binarize=dynamic for a true likelihood), or use model.likelihood=gaussian")
+        self.encoder, self.decoder = build_encoder_decoder(cfg.arch, data_info.image_shape, 2 * cfg.latent_dim,
+                                                           cfg.latent_dim, cfg.hidden, cfg.channels, cfg.activation)
+        if cfg.likelihood == "gaussian" and cfg.gaussian_std is None:
+            self.log_std = nn.Parameter(torch.zeros(()))
+        # a buffer, so the sample grid shows the same z across epochs, resumes and evaluations
+        self.register_buffer("fixed_noise", torch.randn(NUM_FIXED_NOISE, cfg.latent_dim))
+        self.active_units = ActiveUnits(cfg.latent_dim)
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance of q(z|x), each (B, latent_dim)."""
+        mu, logvar = self.encoder(x).chunk(2, dim=1)
+        return mu, logvar
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The posterior mean: a deterministic code for pictures and features."""
+        return self.posterior(x)[0]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Mean of p(x|z) in the data's pixel range (Bernoulli probabilities for binary data)."""
+        return self.output_activation(self.decoder(z))
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """Samples for prior codes ``z``: the decoder's mean, as for the sample grids."""
+        return self.decode(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def sample(self, num: int) -> torch.Tensor:
+        """New images: z ~ N(0, I) through the decoder."""
+        return self.decode(torch.randn(num, self.cfg.latent_dim, device=self.device))
+
+    def log_likelihood(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) per image from decoder logits; leading sample dims broadcast against ``x``."""
+        if self.cfg.likelihood == "bernoulli":
+            return bernoulli_log_likelihood(logits, x)
+        log_std = self.log_std if self.cfg.gaussian_std is None else math.log(self.cfg.gaussian_std)
+        return gaussian_log_likelihood(self.output_activation(logits), x, log_std)
+
+    def _log_px_given_z(self, x: torch.Tensor):
+        def log_px_given_z(z: torch.Tensor) -> torch.Tensor:  # z (S, B, d) -> (S, B)
+            logits = self.decoder(z.flatten(0, 1)).unflatten(0, z.shape[:2])
+            return self.log_likelihood(logits, x)
+        return log_px_given_z
+
+    def loss_terms(self, x: torch.Tensor, weight: float) -> dict[str, torch.Tensor]:
+        """Training loss (KL weighted by ``weight``) and the unweighted -ELBO = recon + KL, batch means."""
+        mu, logvar = self.posterior(x)
+        kl = gaussian_kl(mu, logvar)
+        if self.cfg.iw_train_samples == 1:
+            recon = -self.log_likelihood(self.decoder(reparameterize(mu, logvar)), x)
+            loss = recon + weight * kl
+        else:
+            z = reparameterize(mu, logvar, self.cfg.iw_train_samples)
+            log_lik = self._log_px_given_z(x)(z)
+            loss = -log_mean_exp(log_importance_weights(log_lik, z, mu, logvar, weight))
+            recon = -log_lik.mean(0)
+        return {"loss": loss.mean(), "neg_elbo": (recon + kl).mean(), "recon": recon.mean(), "kl": kl.mean()}
+
+    def training_step(self, batch, batch_idx):
+        x, _ = batch
+        weight = kl_weight(self.global_step, self.cfg.beta, self.cfg.kl_warmup_steps)
+        terms = self.loss_terms(x, weight)
+        if self.cfg.kl_warmup_steps:
+            terms["kl_weight"] = weight
+        if self.cfg.likelihood == "gaussian" and self.cfg.gaussian_std is None:
+            terms["std"] = self.log_std.exp()
+        self.log_terms("train", terms, prog_bar=True)
+        return terms["loss"]
+
+    def validation_step(self, batch, batch_idx):
+        x, _ = batch
+        self.log_terms("val", self.loss_terms(x, self.cfg.beta), batch_size=len(x))
+
+    def test_step(self, batch, batch_idx):
+        x, _ = batch
+        mu, logvar = self.posterior(x)
+        log_px, mean_log_lik = iw_log_likelihood(self._log_px_given_z(x), mu, logvar, self.eval_cfg.iw_samples,
+                                                 self.eval_cfg.iw_chunk)
+        kl = gaussian_kl(mu, logvar)
+        self.active_units.update(mu)
+        # -ELBO from the same k samples: analytic KL plus a k-sample mean of the reconstruction term
+        self.log_terms("test", {"neg_elbo": (kl - mean_log_lik).mean(), "nll_iw": -log_px.mean(),
+                                "recon": -mean_log_lik.mean(), "kl": kl.mean()}, batch_size=len(x))
+
+    def on_test_epoch_end(self) -> None:
+        self.log("test/active_units", self.active_units.compute().float())
+        self.active_units.reset()
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.Adam(self.parameters(), lr=self.cfg.lr)
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=self.cfg.lr_decay)
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
