@@ -68,7 +68,8 @@ def main() -> None:
     model = cfg.model
     arch = f"{model.arch} ngf/ndf {model.ngf}/{model.ndf}" if model.arch == "dcgan" else f"mlp {list(model.g_hidden)}"
     print(f"\nmachine: {cpu_name()}, {os.cpu_count()} cores, torch threads {args.threads}, load average at start "
-          f"{load:.1f}; fit {fit_s / 60:.1f} min ({result.trainer.current_epoch} epochs, {batches} batches), "
+          f"{load:.1f}; fit {fit_s / 60:.1f} min ({batches / result.trainer.num_training_batches:.1f} epochs, "
+          f"{batches} batches), "
           f"evaluation {eval_s:.0f} s; checkpoint {ckpt}\n")
     print("| experiment | model | loss | image | budget | batches | img/s | FID | floor | FID/floor | KID | IS | "
           "coverage | class KL | goal |")
