@@ -25,8 +25,10 @@ def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, 
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
     run_dir = run_dir_of(ckpt)
-    trainer = pl.Trainer(default_root_dir=str(run_dir), logger=False,
-                         **{k: cfg.trainer[k] for k in _EVAL_TRAINER_KEYS})
+    kwargs = {k: cfg.trainer[k] for k in _EVAL_TRAINER_KEYS}
+    if kwargs["limit_test_batches"] == 0:  # a run that skipped its end-of-training test is still evaluated
+        kwargs["limit_test_batches"] = None
+    trainer = pl.Trainer(default_root_dir=str(run_dir), logger=False, **kwargs)
     try:
         results = trainer.test(model, datamodule=datamodule, ckpt_path=str(ckpt), verbose=False)
     except RuntimeError as e:

@@ -19,6 +19,13 @@ def test_layers_merge_in_order():
     assert cfg.model.weight_decay == 0.0  # schema default, in no yaml
 
 
+def test_string_fields_take_the_text_as_written():
+    cfg = compose(["experiment=ae_mnist", "data.value_range=-1_1", "logger.name=1e3", "data.root=null"])
+    assert cfg.data.value_range == "-1_1"  # YAML alone reads -1_1 as the integer -11
+    assert cfg.logger.name == "1e3" and cfg.data.root is None
+    assert compose(["experiment=ae_mnist", "data.value_range='-1_1'"]).data.value_range == "-1_1"
+
+
 def test_group_option_switches_schema_defaults():
     cfg = compose(["experiment=ae_mnist", "model=conv_autoencoder"])
     assert cfg.model.arch == "conv"

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+from omegaconf.nodes import StringNode
 
 from genlab import registry
 from genlab.config.schema import DEFAULT_CHOICES, FIXED_GROUPS, GROUPS, OPEN_GROUPS, TOP_LEVEL
@@ -76,6 +77,25 @@ def _explain(exc: OmegaConfBaseException, group: str, node: DictConfig) -> Confi
     return ConfigError(f"{full_key}: {first}")
 
 
+def _is_string_field(node: DictConfig, key: str) -> bool:
+    parent, leaf = node, key.split(".")[-1]
+    for part in key.split(".")[:-1]:
+        parent = parent.get(part) if isinstance(parent, DictConfig) and part in parent else None
+    return isinstance(parent, DictConfig) and leaf in parent and isinstance(parent._get_node(leaf), StringNode)
+
+
+def _parse_dotlist(node: DictConfig, items: list[str]) -> DictConfig:
+    """Like ``OmegaConf.from_dotlist``, except that a string field takes the text as written: YAML would read
+    ``value_range=-1_1`` as the integer -11 and ``name=1e3`` as a float."""
+    parsed = OmegaConf.from_dotlist(items)
+    for item in items:
+        key, _, raw = item.partition("=")
+        quoted = len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\""
+        if raw not in ("null", "~") and not quoted and _is_string_field(node, key):
+            OmegaConf.update(parsed, key, raw)
+    return parsed
+
+
 def _schema_for(group: str, section: dict) -> type:
     if group in FIXED_GROUPS:
         return FIXED_GROUPS[group]
@@ -99,7 +119,7 @@ def _build_group(group: str, layers: list[dict], dotlist: list[str]) -> DictConf
         for layer in layers:
             node = OmegaConf.merge(node, layer)
         if dotlist:
-            node = OmegaConf.merge(node, OmegaConf.from_dotlist([d.partition(".")[2] for d in dotlist]))
+            node = OmegaConf.merge(node, _parse_dotlist(node, [d.partition(".")[2] for d in dotlist]))
     except OmegaConfBaseException as e:
         raise _explain(e, group, node) from None
     return node
