@@ -24,8 +24,8 @@ class ImagePool:
 
     @torch.no_grad()
     def query(self, images: torch.Tensor) -> torch.Tensor:
-        if self.size == 0:
-            return images
+        if self.size == 0:  # no history, but D still trains on detached fakes
+            return images.detach()
         out = []
         for image in images.detach():
             if len(self.images) < self.size:
