@@ -106,3 +106,11 @@ def test_test_metrics_count_every_test_image_once():
         assert metrics[f"test/{name}"] == pytest.approx(torch.cat(values).mean().item(), rel=1e-5)
     for key in ("kid_AtoB", "kid_BtoA", "fid_AtoB", "fid_BtoA", "mifid_AtoB"):
         assert f"test/{key}" in metrics
+
+
+def test_without_a_pool_the_discriminators_train_on_detached_fakes():
+    pl.seed_everything(0)
+    recorder = StepRecorder()
+    _, model, _ = fit(tiny_cfg("model.pool_size=0"), callbacks=[recorder], max_epochs=1, limit_train_batches=2)
+    (_, _, before), (_, _, after) = [e for e in recorder.events if e[0] == "discriminators"][-2:]
+    assert changed(before, after, "D_A") and not changed(before, after, "G_A")
