@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 
 import torch
 import torch.nn.functional as F
+from machine import cpu_name
 
 from genlab.config import compose
 from genlab.train import train
@@ -61,7 +61,7 @@ def main() -> None:
     identity_mse = F.mse_loss(noisy, test_x).item()
 
     print(f"\nMNIST test set (10,000 images), MLP autoencoder 784-512-256-z, BCE loss, Adam 1e-3, batch 128, "
-          f"{args.epochs} epochs each; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"{args.epochs} epochs each; {cpu_name()}, {os.cpu_count()} cores, "
           f"torch threads {torch.get_num_threads()}, wall time {time.time() - start:.0f} s\n")
     print("| model | latent / components | test MSE | PCA MSE | mean-image MSE | AE / PCA |")
     print("|---|---:|---:|---:|---:|---:|")

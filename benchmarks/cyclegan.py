@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -30,6 +29,8 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from machine import cpu_name  # noqa: E402
 
 from datamodules.image_files import load_rgb  # noqa: E402
 from genlab.build import build_datamodule, build_model  # noqa: E402
@@ -145,7 +146,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         before, after, steps, baselines, kind = short_run(args.minutes, Path(tmp) / "run")
 
-    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads "
+    print(f"\n{cpu_name()}, {os.cpu_count()} cores, torch threads "
           f"{args.threads}, load average at the end {os.getloadavg()[0]:.1f}, wall time {time.time() - start:.0f} s\n")
     print("| size | generator | params (2 G + 2 D) | device | s / iteration (batch 1) | peak memory MB |")
     print("|---:|---|---:|---|---:|---:|")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 
 import torch
+from machine import cpu_name
 
 from genlab.config import compose
 from genlab.evaluate import evaluate
@@ -23,16 +23,6 @@ from genlab.metrics.classifier import ensure_classifier
 from genlab.train import train
 
 GOAL = {"fid_ratio": 3.0, "class_coverage": 10, "class_kl": 0.05}
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:

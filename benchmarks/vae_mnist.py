@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 from pathlib import Path
 
 import torch
+from machine import cpu_name
 
 from genlab.config import compose
 from genlab.evaluate import evaluate
@@ -26,16 +26,6 @@ from genlab.train import train
 REFERENCE_NLL = 86.76  # Burda et al. 2015, table 1: VAE, 1 stochastic layer, k=1 training
 EVAL_BATCH = 100
 TEST_IMAGES = 10000
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def hms(seconds: float) -> str:
