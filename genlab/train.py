@@ -83,7 +83,10 @@ def train(cfg: DictConfig) -> TrainResult:
             raise
         finally:
             if wandb.run is not None:
+                # finish() can return before the W&B service has written the whole offline log; stopping the
+                # service waits for it, so the run is complete on disk when train() returns
                 wandb.finish()
+                wandb.teardown()
     return TrainResult(run_dir, trainer, model, datamodule)
 
 

@@ -9,7 +9,6 @@ import math
 import pytest
 import pytorch_lightning as pl
 import torch
-import wandb
 
 from genlab.build import build_datamodule, build_model, build_trainer
 from genlab.checkpoints import read_checkpoint_config
@@ -36,9 +35,6 @@ def run(tmp_path_factory, tiny_classifier):  # noqa: F811
                    "trainer.limit_train_batches=3", "trainer.limit_test_batches=0",
                    f"eval.classifier_ckpt={tiny_classifier}", "seed=3", f"run_dir={run_dir}"])
     result = train(cfg)
-    # wandb.finish() can return before the W&B service has written the whole offline log; stopping the
-    # service waits for it, so the log read back below is complete
-    wandb.teardown()
     return cfg, result
 
 
