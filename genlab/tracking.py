@@ -9,8 +9,13 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from omegaconf import DictConfig
-from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
+
+CSV_DIR = "csv"  # <run>/csv/version_<n>/metrics.csv: one version per process that logged (train, resume, evaluate)
+# logger.log_model -> WandbLogger's log_model: Lightning logs checkpoints as "model" artifacts, either once at the
+# end of a successful fit (every checkpoint then on disk, the best one aliased "best") or each time one is saved
+LOG_MODEL = {"false": False, "last": True, "best": True, "all": "all"}
 
 
 def has_wandb_credentials() -> bool:
@@ -45,16 +50,41 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def make_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict) -> WandbLogger | None:
+def make_loggers(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_type: str = "train",
+                 mode: str | None = None) -> list[Logger]:
+    """W&B (unless disabled) and a local CSV copy of every logged scalar, so the run folder alone holds every
+    number (``genlab.compare`` reads it without W&B). ``mode`` overrides ``cfg.logger.mode`` (evaluate follows
+    the mode its run was trained in)."""
+    wandb_logger = make_logger(cfg, run_dir, run_id, config, job_type, mode)
+    csv_logger = CSVLogger(save_dir=str(run_dir), name=CSV_DIR)  # a new version_<n>: a resume never overwrites
+    return [wandb_logger, csv_logger] if wandb_logger is not None else [csv_logger]
+
+
+@rank_zero_only
+def start_wandb_run(loggers: list[Logger], cfg: DictConfig, run_dir: Path) -> None:
+    """Create the W&B run now, record the id W&B gave it (an agent of a W&B sweep chooses its own id) and
+    summarise the monitored metric by its best value beside its last."""
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            run = logger.experiment
+            (run_dir / "wandb_id.txt").write_text(run.id)
+            if cfg.callbacks.monitor:
+                run.define_metric(cfg.callbacks.monitor, summary=f"{cfg.callbacks.monitor_mode},last",
+                                  step_metric="trainer/global_step")
+
+
+def make_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_type: str = "train",
+                mode: str | None = None) -> WandbLogger | None:
     """The run's WandbLogger (None when disabled). ``run_id`` is stable per run folder so resuming a
     checkpoint continues the same W&B run instead of starting a new one. ``config`` is the saved run config."""
-    mode = resolve_mode(cfg.logger.mode)
+    mode = mode or resolve_mode(cfg.logger.mode)
     if mode == "disabled":
         return None
     # never wait for a key on stdin: a missing key is handled by choosing offline above
     os.environ.setdefault("WANDB_SILENT", "true")
     logger = WandbLogger(
-        project=cfg.logger.project, entity=cfg.logger.entity, group=cfg.logger.group,
+        project=cfg.logger.project, entity=cfg.logger.entity, group=cfg.logger.group or cfg.experiment,
+        job_type=job_type, log_model=LOG_MODEL[str(cfg.logger.log_model).lower()],
         name=cfg.logger.name or f"{cfg.experiment}/{run_dir.name}", tags=list(cfg.logger.tags),
         notes=cfg.logger.notes, save_dir=str(run_dir), id=run_id, resume="allow", mode=mode,
         config=config,

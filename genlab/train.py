@@ -17,7 +17,7 @@ from genlab.build import build_callbacks, build_datamodule, build_model, build_t
 from genlab.checkpoints import check_same_model, read_checkpoint_config, run_dir_of
 from genlab.errors import CheckpointError
 from genlab.rundir import RUN_DIR_ENV, WANDB_ID_ENV, choose_run_dir, git_info, run_id_for
-from genlab.tracking import make_logger
+from genlab.tracking import make_loggers, start_wandb_run
 
 
 @dataclass
@@ -68,8 +68,9 @@ def train(cfg: DictConfig) -> TrainResult:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         (run_dir / "wandb_id.txt").write_text(run_id)
     with _published({RUN_DIR_ENV: str(run_dir), WANDB_ID_ENV: run_id}):
-        logger = make_logger(cfg, run_dir, run_id, config)
-        trainer = build_trainer(cfg, run_dir, logger, build_callbacks(cfg, run_dir, config), model)
+        loggers = make_loggers(cfg, run_dir, run_id, config)
+        trainer = build_trainer(cfg, run_dir, loggers, build_callbacks(cfg, run_dir, config), model)
+        start_wandb_run(loggers, cfg, run_dir)  # the id W&B gave the run goes to wandb_id.txt
         rank_zero_info(f"genlab: run folder {run_dir}")
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt)

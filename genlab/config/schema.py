@@ -103,13 +103,16 @@ class LoggerConfig:
     mode: str = "auto"
     project: str = "genlab"
     entity: str | None = None
-    group: str | None = None
+    group: str | None = None  # None: the experiment's name; the runs of one multirun share their sweep's group
     name: str | None = None
     tags: list[str] = field(default_factory=list)
     notes: str | None = None
+    log_model: str = "false"  # false | last | best | all: checkpoints as W&B artifacts (WandbLogger's log_model)
 
     def __post_init__(self) -> None:
         check_choice("mode", self.mode, ("auto", "online", "offline", "disabled"))
+        self.log_model = str(self.log_model).lower()
+        check_choice("log_model", self.log_model, ("false", "last", "best", "all"))
 
 
 @dataclass
