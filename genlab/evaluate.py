@@ -7,19 +7,31 @@ import math
 from pathlib import Path
 
 import pytorch_lightning as pl
+import wandb
 
 from genlab.build import build_datamodule, build_model
 from genlab.checkpoints import read_checkpoint_config, run_dir_of
 from genlab.config import compose_from_saved
 from genlab.errors import CheckpointError
+from genlab.tracking import make_loggers
 
 # Trainer keys that still mean something when only testing
 _EVAL_TRAINER_KEYS = ("accelerator", "devices", "num_nodes", "strategy", "precision", "limit_test_batches",
                       "enable_progress_bar", "deterministic")
 
 
+def training_wandb_mode(run_dir: Path) -> str:
+    """How the run was tracked, read from its folder: ``offline`` or ``online`` (its latest W&B run folder),
+    ``disabled`` when it has no W&B run or no recorded id to resume."""
+    latest = sorted((run_dir / "wandb").glob("*run-*"), key=lambda p: p.name.split("-")[-2])
+    if not latest or not (run_dir / "wandb_id.txt").is_file():
+        return "disabled"
+    return "offline" if latest[-1].name.startswith("offline-") else "online"
+
+
 def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, float]:
-    """Test metrics of ``ckpt``; also written to ``metrics.json`` in the checkpoint's run folder."""
+    """Test metrics of ``ckpt``, written to ``metrics.json`` in the checkpoint's run folder, to a new version of
+    its local CSV copy, and into the same W&B run (resumed by its id, offline when training was)."""
     cfg = compose_from_saved(read_checkpoint_config(ckpt), overrides or [])
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
@@ -28,7 +40,9 @@ def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, 
     kwargs = {k: cfg.trainer[k] for k in _EVAL_TRAINER_KEYS}
     if kwargs["limit_test_batches"] == 0:  # a run that skipped its end-of-training test is still evaluated
         kwargs["limit_test_batches"] = None
-    trainer = pl.Trainer(default_root_dir=str(run_dir), logger=False, **kwargs)
+    wandb_id = (run_dir / "wandb_id.txt").read_text().strip() if (run_dir / "wandb_id.txt").is_file() else None
+    loggers = make_loggers(cfg, run_dir, wandb_id, {}, job_type="evaluate", mode=training_wandb_mode(run_dir))
+    trainer = pl.Trainer(default_root_dir=str(run_dir), logger=loggers, **kwargs)
     try:
         results = trainer.test(model, datamodule=datamodule, ckpt_path=str(ckpt), verbose=False)
     except RuntimeError as e:
@@ -36,6 +50,10 @@ def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, 
             raise CheckpointError(f"checkpoint {ckpt} does not fit the model its config describes "
                                   f"({str(e).splitlines()[0]})") from None
         raise
+    finally:
+        if wandb.run is not None:  # as in genlab.train: the run is complete on disk when this returns
+            wandb.finish()
+            wandb.teardown()
     metrics = {k: float(v) for k, v in sorted(results[0].items())}
     if trainer.is_global_zero:
         path = run_dir / "metrics.json"
