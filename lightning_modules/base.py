@@ -30,6 +30,18 @@ class GenerativeModule(pl.LightningModule):
         self.data_info = data_info
         self.eval_cfg = eval_cfg or EvalConfig()
 
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, map_location=None, hparams_file=None, strict=None,
+                             weights_only=None, **kwargs):
+        """Lightning's loader. Models take typed configs and a DataInfo, which Lightning's saved hyperparameters
+        would have to pickle; the run config genlab stores in every checkpoint rebuilds them instead."""
+        if "cfg" not in kwargs:
+            from genlab.load import constructor_args  # genlab.load reaches the model registry: import late
+
+            kwargs = {**constructor_args(checkpoint_path, getattr(cls, "name", None)), **kwargs}
+        return super().load_from_checkpoint(checkpoint_path, map_location, hparams_file, strict, weights_only,
+                                            **kwargs)
+
     def log_terms(self, stage: str, terms: dict[str, torch.Tensor], prog_bar: bool = False,
                   batch_size: int | None = None) -> None:
         """Training terms per step; validation/test terms as epoch means (weighted by ``batch_size``) synced

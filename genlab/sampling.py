@@ -1,0 +1,71 @@
+"""Pictures from a trained model: samples (VAE, GAN) or reconstructions (autoencoders), and an interpolation
+strip between two codes; what ``scripts/sample.py`` writes."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+from torchvision.utils import save_image
+
+from genlab.build import build_datamodule
+from genlab.callbacks.latent_interpolation import slerp
+from genlab.errors import ConfigError
+from genlab.images import image_grid
+
+STEPS = 10  # images in the interpolation strip
+
+
+def grid_columns(n: int) -> int:
+    """Columns of a near-square grid of ``n`` images."""
+    return math.ceil(math.sqrt(n))
+
+
+def _test_images(cfg: DictConfig, n: int) -> torch.Tensor:
+    datamodule = build_datamodule(cfg)
+    datamodule.prepare_data()
+    datamodule.setup("test")
+    return torch.stack([datamodule.test_set[i][0] for i in range(n)])
+
+
+@torch.no_grad()
+def pictures(model, cfg: DictConfig, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """(main grid, interpolation strip, what the grid shows), both grids in [0, 1].
+
+    Generators (``sample``/``generate``) show ``n`` samples and walk the sphere between two prior codes;
+    autoencoders show ``n`` test images each above its reconstruction and walk between two images' codes."""
+    generator = torch.Generator().manual_seed(seed)
+    value_range = model.data_info.value_range
+    cols = grid_columns(n)
+    if hasattr(model, "generate"):  # VAE, GAN
+        z = torch.randn(n, model.cfg.latent_dim, generator=generator)
+        grid = image_grid(model.generate(z), value_range, nrow=cols)
+        ends = torch.randn(2, model.cfg.latent_dim, generator=generator)
+        strip = model.generate(slerp(ends[0], ends[1], torch.linspace(0, 1, STEPS)))
+        return grid, image_grid(strip, value_range, nrow=STEPS), "samples"
+    if hasattr(model, "encode"):  # autoencoders: their codes have no prior to sample from
+        torch.manual_seed(seed)
+        x = _test_images(cfg, max(n, 2))
+        recon = model(x)
+        rows = [t for i in range(0, n, cols) for t in (x[i:i + cols], recon[i:i + cols])]
+        grid = image_grid(torch.cat(rows), value_range, nrow=cols)
+        codes = model.encode(x[:2])
+        t = torch.linspace(0, 1, STEPS)[:, None]
+        strip = model.decode((1 - t) * codes[0] + t * codes[1])
+        return grid, image_grid(strip, value_range, nrow=STEPS), "reconstructions (rows: test images | outputs)"
+    raise ConfigError(f"sample.py draws generative models and autoencoders; a {cfg.model.name} model translates "
+                      "images: use scripts/translate.py ckpt=PATH input=DIR output=DIR")
+
+
+def interpolation_path(out: Path) -> Path:
+    return out.with_name(f"{out.stem}_interpolation{out.suffix}")
+
+
+def write_pictures(model, cfg: DictConfig, n: int, seed: int, out: Path) -> tuple[Path, Path, str]:
+    grid, strip, what = pictures(model, cfg, n, seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_image(grid, out)
+    save_image(strip, interpolation_path(out))
+    return out, interpolation_path(out), what

@@ -1,0 +1,43 @@
+"""Draw from a checkpoint: ``scripts/sample.py ckpt=PATH [n=64] [seed=0] [out=samples.png]``.
+
+Writes ``out``: n samples (VAE, GAN) or n test images above their reconstructions (autoencoders), and
+``<out>_interpolation.png``: a strip between two codes. CycleGAN checkpoints translate images instead:
+``scripts/translate.py``.
+"""
+
+import sys
+from pathlib import Path
+
+from genlab.cli import pop_arg, run_cli
+from genlab.errors import ConfigError
+from genlab.load import load
+from genlab.sampling import write_pictures
+
+
+def _int(key: str, value: str | None, default: int, minimum: int) -> int:
+    try:
+        number = int(value) if value is not None else default
+    except ValueError:
+        raise ConfigError(f"{key}={value!r}: must be an integer") from None
+    if number < minimum:
+        raise ConfigError(f"{key}={number}: must be >= {minimum}")
+    return number
+
+
+def main(args: list[str]) -> None:
+    ckpt, args = pop_arg(args, "ckpt")
+    n, args = pop_arg(args, "n")
+    seed, args = pop_arg(args, "seed")
+    out, args = pop_arg(args, "out")
+    if args:
+        raise ConfigError(f"unknown argument(s) {' '.join(args)}; valid keys: ckpt, n, seed, out")
+    if not ckpt:
+        raise ConfigError("pass ckpt=PATH, e.g. ckpt=runs/vae_mnist/<run>/checkpoints/last.ckpt")
+    n_images, seed_value = _int("n", n, 64, 1), _int("seed", seed, 0, 0)
+    model, cfg = load(ckpt)
+    grid, strip, what = write_pictures(model, cfg, n_images, seed_value, Path(out or "samples.png"))
+    print(f"{what}: {grid}\ninterpolation: {strip}")
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main, __doc__))
