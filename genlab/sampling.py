@@ -48,9 +48,11 @@ def pictures(model, cfg: DictConfig, n: int, seed: int) -> tuple[torch.Tensor, t
     if hasattr(model, "encode"):  # autoencoders: their codes have no prior to sample from
         torch.manual_seed(seed)
         x = _test_images(cfg, max(n, 2))
-        recon = model(x)
-        rows = [t for i in range(0, n, cols) for t in (x[i:i + cols], recon[i:i + cols])]
-        grid = image_grid(torch.cat(rows), value_range, nrow=cols)
+        pairs = torch.stack([x[:n], model(x[:n])], dim=1)  # (n, 2, C, H, W)
+        blank = torch.full_like(pairs[:1], value_range[1])  # fills the last row so inputs stay above outputs
+        pairs = torch.cat([pairs, blank.expand((-n) % cols, -1, -1, -1, -1)])
+        rows = pairs.view(-1, cols, *pairs.shape[1:]).transpose(1, 2).reshape(-1, *pairs.shape[2:])
+        grid = image_grid(rows, value_range, nrow=cols)
         codes = model.encode(x[:2])
         t = torch.linspace(0, 1, STEPS)[:, None]
         strip = model.decode((1 - t) * codes[0] + t * codes[1])
