@@ -1,20 +1,85 @@
 """Train an experiment: ``scripts/train.py experiment=NAME [group.key=value ...]``.
 
 Resume a run with ``scripts/train.py ckpt=runs/<experiment>/<run>/checkpoints/last.ckpt [overrides]``.
+
+Many runs: ``scripts/train.py --multirun experiment=NAME seed=1,2,3 model.latent_dim=2,16 [--jobs N]
+[--launcher slurm|local [launcher.key=value ...]]`` trains every combination under one sweep folder
+(runs/<experiment>/multirun-<time>/) and one W&B group, then prints their comparison (scripts/compare.py).
+Arguments may also be written ``--key=value``, as a W&B sweep agent passes them.
 """
 
+import os
 import sys
 
+from genlab import compare, multirun
 from genlab.checkpoints import read_checkpoint_config
 from genlab.cli import pop_arg, run_cli
 from genlab.config import compose, compose_from_saved
 from genlab.config.load import describe
+from genlab.errors import ConfigError
 from genlab.train import train
+
+FLAGS_WITH_VALUE = ("--jobs", "--launcher")
+
+
+def split_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
+    """``--multirun``, ``--jobs N``, ``--launcher NAME`` (also ``--flag=value``); every other ``--key=value`` is
+    the ``key=value`` a W&B agent means by it."""
+    flags, rest, i = {}, [], 0
+    while i < len(args):
+        arg = args[i]
+        name, sep, value = arg.partition("=")
+        if arg == "--multirun":
+            flags["--multirun"] = True
+        elif name in FLAGS_WITH_VALUE:
+            if not sep:
+                if i + 1 >= len(args):
+                    raise ConfigError(f"{name} needs a value")
+                i, value = i + 1, args[i + 1]
+            flags[name] = value
+        elif arg.startswith("--") and sep:
+            rest.append(arg[2:])
+        elif arg.startswith("--"):
+            raise ConfigError(f"unknown option {arg!r}; options: --multirun --jobs N --launcher NAME (see --help)")
+        else:
+            rest.append(arg)
+        i += 1
+    return flags, rest
+
+
+def run_many(flags: dict, args: list[str]) -> None:
+    launcher_args = [a for a in args if a.startswith(multirun.LAUNCHER_PREFIX)]
+    args = [a for a in args if not a.startswith(multirun.LAUNCHER_PREFIX)]
+    try:
+        jobs_at_once = int(flags.get("--jobs", 1))
+    except ValueError:
+        raise ConfigError(f"--jobs {flags['--jobs']!r}: must be an integer") from None
+    launcher = multirun.load_launcher(flags["--launcher"], launcher_args) if "--launcher" in flags else None
+    if launcher_args and launcher is None:
+        raise ConfigError("launcher.* keys need --launcher slurm|local")
+    sweep_dir, jobs = multirun.plan(args)
+    print(f"multirun: {len(jobs)} runs under {sweep_dir}", flush=True)
+    outcomes = (multirun.run_submitit(jobs, launcher, sweep_dir) if launcher
+                else multirun.run_local(jobs, jobs_at_once))
+    finished = [str(o.job.run_dir) for o in outcomes if o.ok]
+    if finished:
+        print(compare.render(compare.build_table(compare.runs_from_folders(finished)), "table"))
+    print("\n".join(multirun.summary(outcomes)))
+    if len(finished) < len(outcomes):
+        raise multirun.SweepFailed(f"{len(outcomes) - len(finished)} of {len(outcomes)} runs failed (see above)")
 
 
 def main(args: list[str]) -> None:
+    flags, args = split_flags(args)
+    if flags.get("--multirun"):
+        return run_many(flags, args)
+    if set(flags) - {"--multirun"}:
+        raise ConfigError(f"{' '.join(sorted(flags))} only apply with --multirun")
     experiment, _ = pop_arg(args, "experiment")
     ckpt, _ = pop_arg(args, "ckpt")
+    if os.environ.get("WANDB_SWEEP_ID") and experiment and not any(a.startswith("run_dir=") for a in args):
+        # started by `wandb agent`: the run folder names the sweep
+        args = [*args, f"run_dir={multirun.wandb_sweep_run_dir(experiment, os.environ['WANDB_SWEEP_ID'])}"]
     cfg = compose_from_saved(read_checkpoint_config(ckpt), args) if ckpt and not experiment else compose(args)
     result = train(cfg)
     print(f"run folder: {result.run_dir}")
