@@ -44,6 +44,9 @@ class OfflineRun:
     config: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    run_id: str = ""
+    group: str = ""
+    job_types: list[str] = field(default_factory=list)  # one per process that logged (train, evaluate, ...)
 
     def keys(self) -> set[str]:
         return {k for row in self.history for k in row}
@@ -67,7 +70,10 @@ def read_offline_run(run_dir: Path) -> OfflineRun:
                 if which == "history":
                     out.history.append({item.key or "/".join(item.nested_key): json.loads(item.value_json)
                                         for item in record.history.item})
-                elif which in ("config", "run"):
+                if which == "run":
+                    out.run_id, out.group = record.run.run_id, record.run.run_group
+                    out.job_types.append(record.run.job_type)
+                if which in ("config", "run"):
                     updates = record.config.update if which == "config" else record.run.config.update
                     for item in updates:
                         out.config[item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
@@ -76,3 +82,19 @@ def read_offline_run(run_dir: Path) -> OfflineRun:
                         out.summary[item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
         out.files += sorted((run / "files" / "media").rglob("*.png"))
     return out
+
+
+class ApiShapedRun:
+    """What ``wandb.Api().runs()`` yields for a run (``name``, ``path``, ``config``, ``summary``,
+    ``scan_history()``), filled from a real offline run read back from disk instead of from the server."""
+
+    def __init__(self, run_dir: Path, project: str = "genlab"):
+        offline = read_offline_run(run_dir)
+        self.name = Path(run_dir).name
+        self.path = ["local", project, offline.run_id]
+        self.config = {k: v for k, v in offline.config.items() if k != "_wandb"}
+        self.summary = offline.summary
+        self._history = offline.history
+
+    def scan_history(self):
+        return iter(self._history)
