@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 def load(ckpt, map_location: str = "cpu"):
     """``model, cfg = genlab.load("runs/<experiment>/<run>/checkpoints/last.ckpt")``: the model in eval mode and
-    its run config (see ``genlab.load``'s module for the details)."""
-    from genlab.load import load as _load  # models import genlab: a top-level import would be circular
+    its run config (see ``genlab.loading``)."""
+    from genlab.loading import load as _load  # models import genlab: a top-level import would be circular
 
     return _load(ckpt, map_location)

@@ -36,7 +36,7 @@ class GenerativeModule(pl.LightningModule):
         """Lightning's loader. Models take typed configs and a DataInfo, which Lightning's saved hyperparameters
         would have to pickle; the run config genlab stores in every checkpoint rebuilds them instead."""
         if "cfg" not in kwargs:
-            from genlab.load import constructor_args  # genlab.load reaches the model registry: import late
+            from genlab.loading import constructor_args  # genlab.loading reaches the model registry: import late
 
             kwargs = {**constructor_args(checkpoint_path, getattr(cls, "name", None)), **kwargs}
         return super().load_from_checkpoint(checkpoint_path, map_location, hparams_file, strict, weights_only,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from genlab.cli import pop_arg, run_cli
 from genlab.errors import ConfigError
-from genlab.load import load
+from genlab.loading import load
 from genlab.sampling import write_pictures
 
 
