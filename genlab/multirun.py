@@ -29,6 +29,34 @@ from genlab.rundir import REPO_ROOT
 LAUNCHER_PREFIX = "launcher."
 
 
+FLAGS_WITH_VALUE = ("--jobs", "--launcher")
+
+
+def split_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
+    """``--multirun``, ``--jobs N``, ``--launcher NAME`` (also ``--flag=value``); every other ``--key=value`` is
+    the ``key=value`` a W&B agent means by it."""
+    flags, rest, i = {}, [], 0
+    while i < len(args):
+        arg = args[i]
+        name, sep, value = arg.partition("=")
+        if arg == "--multirun":
+            flags["--multirun"] = True
+        elif name in FLAGS_WITH_VALUE:
+            if not sep:
+                if i + 1 >= len(args):
+                    raise ConfigError(f"{name} needs a value")
+                i, value = i + 1, args[i + 1]
+            flags[name] = value
+        elif arg.startswith("--") and sep:
+            rest.append(arg[2:])
+        elif arg.startswith("--"):
+            raise ConfigError(f"unknown option {arg!r}; options: --multirun --jobs N --launcher NAME (see --help)")
+        else:
+            rest.append(arg)
+        i += 1
+    return flags, rest
+
+
 @dataclass
 class LauncherConfig:
     """submitit's parameters (``configs/launcher/<name>.yaml``); ``cluster`` is AutoExecutor's."""
@@ -175,7 +203,7 @@ def train_job(args: list[str]) -> str:
 def run_submitit(jobs: list[Job], launcher: LauncherConfig, sweep_dir: Path) -> list[Outcome]:
     import submitit
 
-    executor = submitit.AutoExecutor(folder=sweep_dir / "submitit" / "%j", cluster=launcher.cluster)
+    executor = submitit.AutoExecutor(folder=sweep_dir / "submitit", cluster=launcher.cluster)
     executor.update_parameters(
         name=sweep_dir.name, timeout_min=launcher.timeout_min, gpus_per_node=launcher.gpus_per_node,
         tasks_per_node=launcher.tasks_per_node, cpus_per_task=launcher.cpus_per_task, mem_gb=launcher.mem_gb,

@@ -19,33 +19,6 @@ from genlab.config.load import describe
 from genlab.errors import ConfigError
 from genlab.train import train
 
-FLAGS_WITH_VALUE = ("--jobs", "--launcher")
-
-
-def split_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
-    """``--multirun``, ``--jobs N``, ``--launcher NAME`` (also ``--flag=value``); every other ``--key=value`` is
-    the ``key=value`` a W&B agent means by it."""
-    flags, rest, i = {}, [], 0
-    while i < len(args):
-        arg = args[i]
-        name, sep, value = arg.partition("=")
-        if arg == "--multirun":
-            flags["--multirun"] = True
-        elif name in FLAGS_WITH_VALUE:
-            if not sep:
-                if i + 1 >= len(args):
-                    raise ConfigError(f"{name} needs a value")
-                i, value = i + 1, args[i + 1]
-            flags[name] = value
-        elif arg.startswith("--") and sep:
-            rest.append(arg[2:])
-        elif arg.startswith("--"):
-            raise ConfigError(f"unknown option {arg!r}; options: --multirun --jobs N --launcher NAME (see --help)")
-        else:
-            rest.append(arg)
-        i += 1
-    return flags, rest
-
 
 def run_many(flags: dict, args: list[str]) -> None:
     launcher_args = [a for a in args if a.startswith(multirun.LAUNCHER_PREFIX)]
@@ -70,7 +43,7 @@ def run_many(flags: dict, args: list[str]) -> None:
 
 
 def main(args: list[str]) -> None:
-    flags, args = split_flags(args)
+    flags, args = multirun.split_flags(args)
     if flags.get("--multirun"):
         return run_many(flags, args)
     if set(flags) - {"--multirun"}:

@@ -15,7 +15,7 @@ from genlab.compare import (
     sort_table,
 )
 from genlab.errors import ConfigError
-from genlab.multirun import folder_name, grid, parse_sweep, split_values
+from genlab.multirun import folder_name, grid, parse_sweep, split_flags, split_values
 from genlab.sweeps import parameter_values
 
 
@@ -104,3 +104,11 @@ def test_sweep_parameter_values_are_lists_or_range_ends():
     assert parameter_values("a", {"distribution": "log_uniform_values", "min": 1e-4, "max": 1e-2}) == [1e-4, 1e-2]
     with pytest.raises(ConfigError, match="give values"):
         parameter_values("a", {"distribution": "normal"})
+
+
+def test_train_flags_and_the_agent_form_of_arguments():
+    flags, rest = split_flags(["--multirun", "--jobs", "2", "--launcher=local", "--seed=3", "model.latent_dim=2,4"])
+    assert flags == {"--multirun": True, "--jobs": "2", "--launcher": "local"}
+    assert rest == ["seed=3", "model.latent_dim=2,4"]
+    with pytest.raises(ConfigError, match="unknown option"):
+        split_flags(["--seed"])
