@@ -47,7 +47,7 @@ def main(args: list[str]) -> None:
     if flags.get("--multirun"):
         return run_many(flags, args)
     if set(flags) - {"--multirun"}:
-        raise ConfigError(f"{' '.join(sorted(flags))} only apply with --multirun")
+        raise ConfigError(f"{' '.join(sorted(flags))} work only with --multirun")
     experiment, _ = pop_arg(args, "experiment")
     ckpt, _ = pop_arg(args, "ckpt")
     if os.environ.get("WANDB_SWEEP_ID") and experiment and not any(a.startswith("run_dir=") for a in args):
