@@ -115,7 +115,7 @@ def test_evaluate_metrics_reach_the_runs_wandb_record_and_csv(runs_root):
 
 def test_a_failed_run_does_not_stop_the_sweep(tmp_path, data_dir):
     result = run_script("train.py", "--multirun", *TINY_AE, "trainer.max_epochs=1", f"data.root={tmp_path / 'none'},"
-                        f"{data_dir}", f"run_dir={tmp_path / 'sweep'}", cwd=tmp_path)
+                        f"{data_dir}", f"run_dir={tmp_path / 'sweep'}", "--jobs", "2", cwd=tmp_path)
     assert result.returncode == 1
     failed = [line for line in result.stdout.splitlines() if line.startswith("failed:")]
     assert "1 of 2 runs finished" in result.stdout and len(failed) == 1
