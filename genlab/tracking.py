@@ -77,6 +77,7 @@ def make_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_t
                 mode: str | None = None) -> WandbLogger | None:
     """The run's WandbLogger (None when disabled). ``run_id`` is stable per run folder so resuming a
     checkpoint continues the same W&B run instead of starting a new one. ``config`` is the saved run config."""
+    why = "as its run was" if mode else "no credentials found"
     mode = mode or resolve_mode(cfg.logger.mode)
     if mode == "disabled":
         return None
@@ -90,6 +91,6 @@ def make_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_t
         config=config,
     )
     if mode == "offline":
-        _say(f"W&B: logging offline (no credentials found) under {run_dir / 'wandb'}; upload later with: "
+        _say(f"W&B: logging offline ({why}) under {run_dir / 'wandb'}; upload later with: "
              f"wandb sync {run_dir / 'wandb'}/offline-run-*")
     return logger
