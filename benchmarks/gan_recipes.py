@@ -56,7 +56,7 @@ class TimeMarks(pl.Callback):
 
 
 def train_recipe(experiment: str, overrides: list[str], marks: list[float], run_dir: Path) -> dict:
-    cfg = compose([f"experiment={experiment}", "trainer.accelerator=cpu", "trainer.devices=1", "trainer.max_epochs=-1",
+    cfg = compose([f"experiment={experiment}", "trainer.devices=1", "trainer.max_epochs=-1",
                    "trainer.limit_val_batches=0", "trainer.limit_test_batches=0", "trainer.enable_progress_bar=false",
                    "callbacks.monitor=null", "callbacks.images=[]", "logger.mode=disabled", f"run_dir={run_dir}",
                    *overrides])
@@ -78,11 +78,13 @@ def main() -> None:
     parser.add_argument("--num-samples", type=int, default=10000)
     parser.add_argument("--classifier-ckpt", default=None)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--accelerator", default="cpu")
     parser.add_argument("--out", default=f"runs/benchmarks/gan_recipes-{time.strftime('%Y%m%d-%H%M%S')}")
     parser.add_argument("--tiny", action="store_true", help="tiny nets, seconds of training, few samples")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    common = [f"eval.classifier_ckpt={args.classifier_ckpt}"] if args.classifier_ckpt else []
+    common = [f"trainer.accelerator={args.accelerator}"]
+    common += [f"eval.classifier_ckpt={args.classifier_ckpt}"] if args.classifier_ckpt else []
     if args.tiny:
         common += ["model.ngf=4", "model.ndf=4", "data.batch_size=16"]
     if not args.classifier_ckpt:

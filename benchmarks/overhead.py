@@ -15,7 +15,8 @@ steps in between (data loading included). genlab's batch ends are stamped by one
 run's own callback list (the benchmark wraps ``genlab.train.build_callbacks``; nothing else changes). Repeats
 alternate a/b. "fixed" is the rest of the call (setup, W&B start and finish, the final checkpoint, pictures).
 The loss columns are the last step's loss of each, same seed: close values show the same work was timed.
-``--variant`` adds genlab rows with extra overrides, to find what costs (e.g. ``nobar=trainer.enable_progress_bar=false``).
+``--variant`` adds genlab rows with extra overrides, to find what costs
+(e.g. ``nobar=trainer.enable_progress_bar=false``).
 """
 
 from __future__ import annotations

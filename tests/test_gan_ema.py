@@ -46,6 +46,7 @@ def test_ema_weights_survive_a_checkpoint_round_trip(tmp_path):
         assert not torch.allclose(loaded.generate(z), loaded.output_activation(loaded.generator(z)))
 
     # resuming continues the same average: two more batches make five updates
-    resumed = train(compose_from_saved(read_checkpoint_config(ckpt), [f"ckpt={ckpt}", "trainer.max_steps=5", "trainer.max_epochs=3"]))
+    resume = [f"ckpt={ckpt}", "trainer.max_steps=5", "trainer.max_epochs=3"]
+    resumed = train(compose_from_saved(read_checkpoint_config(ckpt), resume))
     assert resumed.trainer.fit_loop.epoch_loop._batches_that_stepped == 5
     assert resumed.model.generator_ema.n_averaged.item() == 5
