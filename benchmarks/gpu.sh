@@ -31,7 +31,7 @@ else
   THROUGHPUT=(--accelerator gpu --threads 8 --steps 20 --warmup 5
               --paths default channels_last compile bf16-mixed 16-mixed)
   GAN=(--accelerator gpu --threads 8 --eval-at 1 2 --num-samples 10000)
-  LIMIT_T=270 LIMIT_G=180
+  LIMIT_T=230 LIMIT_G=230
 fi
 
 {

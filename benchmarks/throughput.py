@@ -117,30 +117,33 @@ def main() -> None:
     if args.tiny:
         args.steps, args.warmup, args.data_batches = 2, 1, 2
     torch.set_num_threads(args.threads)
-    load = os.getloadavg()[0]
     device = torch.cuda.get_device_name() if args.accelerator != "cpu" and torch.cuda.is_available() else cpu_name()
-    rows = []
+    print(f"\n{device}, {os.cpu_count()} CPU cores, torch {torch.__version__}, threads {args.threads}, "
+          f"{time.strftime('%Y-%m-%d')}, load average at start {os.getloadavg()[0]:.1f}; {args.warmup} warm-up + "
+          f"{args.steps} timed steps{' (TINY MODE: not a result)' if args.tiny else ''}\n")
+    print("| model | path | images/s | peak MiB | note |")
+    print("|---|---|---:|---:|---|", flush=True)
+
+    def row(name: str, path: str, rate: float, peak: float = float("nan"), note: str = "") -> None:
+        # one row at a time, so a run stopped by a time limit keeps the rows it finished
+        print(f"| {name} | {path} | {rate:.1f} | {'-' if peak != peak else f'{peak:.0f}'} | {note} |", flush=True)
+
     with tempfile.TemporaryDirectory() as root:
         for name in args.models:
             overrides = [*MODELS[name], *(TINY[name] if args.tiny else [])]
             default_rate = None
             for path in args.paths:
-                rate, peak = model_rate([*overrides, *path_overrides(path)], args.steps, args.warmup,
-                                        args.accelerator, root)
+                try:
+                    rate, peak = model_rate([*overrides, *path_overrides(path)], args.steps, args.warmup,
+                                            args.accelerator, root)
+                except Exception as e:  # noqa: BLE001 - a path this machine lacks is a row, not the end of the table
+                    row(name, path, float("nan"), note=f"failed: {str(e).splitlines()[0][:100] if str(e) else e!r}")
+                    continue
                 default_rate = rate if path == "default" else default_rate
-                rows.append((name, path, rate, peak, ""))
+                row(name, path, rate, peak)
             rate, workers = data_rate(overrides, args.data_batches)
-            ratio = f"{rate / default_rate:.1f}x model" if default_rate else ""
-            rows.append((name, f"DataModule, {workers} workers", rate, float("nan"), ratio))
-    print(f"\n{device}, {os.cpu_count()} CPU cores, torch {torch.__version__}, threads {args.threads}, "
-          f"{time.strftime('%Y-%m-%d')}, load average at start {load:.1f}; {args.warmup} warm-up + {args.steps} "
-          f"timed steps{' (TINY MODE: not a result)' if args.tiny else ''}\n")
-    print("| model | path | images/s | peak MiB | note |")
-    print("|---|---|---:|---:|---|")
-    for name, path, rate, peak, note in rows:
-        peak_s = "-" if peak != peak else f"{peak:.0f}"
-        print(f"| {name} | {path} | {rate:.1f} | {peak_s} | {note} |")
-
+            row(name, f"DataModule, {workers} workers", rate,
+                note=f"{rate / default_rate:.1f}x model" if default_rate else "")
 
 if __name__ == "__main__":
     main()
