@@ -16,6 +16,7 @@ The default MNIST classifier is trained and cached first (outside the budget) un
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
@@ -101,6 +102,8 @@ def main() -> None:
             # the checkpoint's saved config carries the classifier and the nets
             m = evaluate(ckpt, ["trainer.limit_test_batches=1.0", f"eval.num_samples={args.num_samples}"])
             m = {k.removeprefix("test/"): v for k, v in m.items()}
+            # evaluate() writes the run's metrics.json each time: keep each mark's metrics beside its checkpoint
+            Path(ckpt).with_suffix(".metrics.json").write_text(json.dumps(m, indent=2) + "\n")
             cells.append((m["fid"] / m["fid_floor"], m["class_coverage"], m["class_kl"], batches))
         table.append((name, recipe, cells))
     print(f"\n{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, threads {args.threads}, "
