@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_warn
 
 from datamodules.base import DataInfo
 from genlab.config.schema import EvalConfig, ModelConfig
@@ -29,6 +30,33 @@ class GenerativeModule(pl.LightningModule):
         self.cfg = cfg
         self.data_info = data_info
         self.eval_cfg = eval_cfg or EvalConfig()
+        self._fast_paths_applied = False
+
+    def configure_model(self) -> None:
+        """Apply the config's fast paths (``model.channels_last``, ``model.compile``) once. Lightning calls this
+        hook at the start of every fit/validate/test, after the module is on its device."""
+        if self._fast_paths_applied:
+            return
+        self._fast_paths_applied = True
+        if self.cfg.channels_last:
+            self.to(memory_format=torch.channels_last)  # 4-d weights only; activations follow the weights
+        if self.cfg.compile:
+            self.compile_networks()
+
+    def compile_networks(self) -> None:
+        """``torch.compile`` each child network with trainable parameters, in place (``nn.Module.compile``), so
+        checkpoints keep their keys and the training steps (which call the networks) run compiled code."""
+        from torch import _dynamo
+
+        if not _dynamo.is_dynamo_supported():
+            rank_zero_warn("model.compile=true: torch.compile is not supported on this platform; running eager")
+            return
+        # A network the compiler cannot handle (e.g. no C++ compiler for the CPU backend) runs eagerly instead of
+        # failing the run; dynamo reports what fell back.
+        _dynamo.config.suppress_errors = True
+        for child in self.children():
+            if any(p.requires_grad for p in child.parameters()):
+                child.compile()
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, hparams_file=None, strict=None,

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import torch
 from pytorch_lightning.utilities import rank_zero_info
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Subset
 
 from datamodules.base import DataInfo
@@ -56,10 +57,13 @@ class GANConfig(ModelConfig):
     latent_dim: int = 100
     loss: str = "non_saturating"
     lr: float = 2e-4
+    lr_d: float | None = None  # the discriminator's learning rate (two-timescale rule, TTUR); None: lr
     betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
     d_steps: int = 1  # discriminator steps per generator step (per batch)
     ngf: int = 64  # dcgan: generator width
     ndf: int = 64  # dcgan: discriminator width
+    spectral_norm: bool = False  # dcgan: spectral norm on every D conv in place of D's BatchNorm (Miyato et al.)
+    ema_decay: float = 0.0  # > 0: sample and evaluate with an exponential moving average of G's weights
     g_hidden: list[int] = field(default_factory=lambda: [128, 256, 512, 1024])  # mlp
     d_hidden: list[int] = field(default_factory=lambda: [512, 256])  # mlp
     fixed_noise_size: int = 64  # the fixed noise batch behind the sample grids (a checkpointed buffer)
@@ -71,6 +75,8 @@ class GANConfig(ModelConfig):
         check_choice("loss", self.loss, GAN_LOSSES)
         check(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "betas", self.betas,
               "must be two Adam betas in [0, 1)")
+        check(self.lr_d is None or self.lr_d > 0, "lr_d", self.lr_d, "must be > 0 (or null: lr)")
+        check(0 <= self.ema_decay < 1, "ema_decay", self.ema_decay, "must be in [0, 1) (0: no average)")
         check(self.d_steps >= 1, "d_steps", self.d_steps, "must be >= 1")
         check(self.ngf >= 1 and self.ndf >= 1, "ngf/ndf", (self.ngf, self.ndf), "must be >= 1")
         check(len(self.g_hidden) >= 1 and all(h >= 1 for h in self.g_hidden), "g_hidden", self.g_hidden,
@@ -87,7 +93,8 @@ def build_gan_nets(cfg: GANConfig, image_shape: tuple[int, int, int]):
                 torch.nn.Sequential(MLPEncoder(image_shape, cfg.d_hidden, 1, activation="leaky_relu"),
                                     torch.nn.Flatten(0)))
     try:
-        return DCGANGenerator(cfg.latent_dim, image_shape, cfg.ngf), DCGANDiscriminator(image_shape, cfg.ndf)
+        return (DCGANGenerator(cfg.latent_dim, image_shape, cfg.ngf),
+                DCGANDiscriminator(image_shape, cfg.ndf, spectral_norm=cfg.spectral_norm))
     except ValueError as e:
         raise ConfigError(f"model.arch=dcgan: {e}; use data.image_size=28 or 32, or model.arch=mlp") from None
 
@@ -106,6 +113,15 @@ class GAN(GenerativeModule):
         super().__init__(cfg, data_info, eval_cfg)
         self.automatic_optimization = False
         self.generator, self.discriminator = build_gan_nets(cfg, data_info.image_shape)
+        # The average of G as a submodule: it is in every checkpoint's state_dict, resumes with it, and evaluation
+        # of a checkpoint samples from it. Not Lightning's EMAWeightAveraging: that averages the whole module (D
+        # too), swaps the average in only around validation epochs and copies it over the trained weights when
+        # fit ends; here G's average serves sampling while training goes on with G's and D's own weights.
+        self.generator_ema = None
+        if cfg.ema_decay > 0:
+            self.generator_ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay),
+                                               use_buffers=True)
+            self.generator_ema.requires_grad_(False)
         # a buffer, so grids show the same z across epochs and resumes (drawn from the seeded global RNG)
         self.register_buffer("fixed_noise", torch.randn(cfg.fixed_noise_size, cfg.latent_dim))
         self._metrics: dict[str, SampleMetrics] = {}
@@ -123,8 +139,14 @@ class GAN(GenerativeModule):
         return torch.randn(n, self.cfg.latent_dim, generator=generator).to(self.device)
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """Images in the data's pixel range from latent codes z (N, latent_dim)."""
-        return self.output_activation(self.generator(z))
+        """Images in the data's pixel range from latent codes z (N, latent_dim); from G's moving average when
+        the model keeps one."""
+        net = self.generator if self.generator_ema is None else self.generator_ema.module
+        return self.output_activation(net(z))
+
+    def _fake(self, n: int) -> torch.Tensor:
+        """Training's generated batch: always the trained G (the average only follows it)."""
+        return self.output_activation(self.generator(self.sample_noise(n)))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.generate(z)
@@ -145,13 +167,15 @@ class GAN(GenerativeModule):
         opt_g, opt_d = self.optimizers()
         kind = self.cfg.loss
         with self.toggled_optimizer(opt_g):
-            g_loss = generator_loss(self.discriminator(self.sample(len(x))), kind)
+            g_loss = generator_loss(self.discriminator(self._fake(len(x))), kind)
             self.manual_backward(g_loss)
             opt_g.step()
             opt_g.zero_grad(set_to_none=True)
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(self.generator)
         for _ in range(self.cfg.d_steps):
             with self.toggled_optimizer(opt_d):
-                fake = self.sample(len(x)).detach()
+                fake = self._fake(len(x)).detach()
                 real_logits, fake_logits = self.discriminator(x), self.discriminator(fake)
                 d_loss = discriminator_loss(real_logits, fake_logits, kind)
                 self.manual_backward(d_loss)
@@ -173,8 +197,9 @@ class GAN(GenerativeModule):
 
     def configure_optimizers(self):
         betas = tuple(self.cfg.betas)
+        lr_d = self.cfg.lr if self.cfg.lr_d is None else self.cfg.lr_d
         return [torch.optim.Adam(self.generator.parameters(), lr=self.cfg.lr, betas=betas),
-                torch.optim.Adam(self.discriminator.parameters(), lr=self.cfg.lr, betas=betas)]
+                torch.optim.Adam(self.discriminator.parameters(), lr=lr_d, betas=betas)]
 
     # --- sample quality ---------------------------------------------------------------------------------------
 

@@ -46,6 +46,10 @@ class ModelConfig:
 
     name: str = MISSING
     lr: float = 1e-3
+    # Fast paths, applied in GenerativeModule.configure_model; each falls back to the default path with one
+    # warning line where this platform cannot take it.
+    compile: bool = False  # torch.compile each trainable network in place (state_dict keys unchanged)
+    channels_last: bool = False  # NHWC weights and activations for conv nets (faster on GPUs with tensor cores)
 
     def __post_init__(self) -> None:
         check(self.lr > 0, "lr", self.lr, "must be > 0")

@@ -56,20 +56,26 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """Images (N, C, H, W) -> one logit per image (N,)."""
 
-    def __init__(self, image_shape: tuple[int, int, int], ndf: int = 64):
+    def __init__(self, image_shape: tuple[int, int, int], ndf: int = 64, spectral_norm: bool = False):
+        """``spectral_norm``: every conv's weight divided by its largest singular value (Miyato et al. 2018,
+        one power iteration per step) and no BatchNorm, as in their SN-DCGAN discriminator."""
         super().__init__()
         stages = list(reversed(_stages(image_shape)))
         widths = [image_shape[0], ndf, 2 * ndf, 4 * ndf]
         layers: list[nn.Module] = []
         for i, ((k, s, p), c_in, c_out) in enumerate(zip(stages[:-1], widths[:-1], widths[1:], strict=True)):
-            layers.append(nn.Conv2d(c_in, c_out, k, s, p, bias=False))
-            if i > 0:  # no BatchNorm on the input layer, as in the paper
+            layers.append(nn.Conv2d(c_in, c_out, k, s, p, bias=spectral_norm))
+            if i > 0 and not spectral_norm:  # no BatchNorm on the input layer, as in the paper
                 layers.append(nn.BatchNorm2d(c_out))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
         k, s, p = stages[-1]
         layers += [nn.Conv2d(4 * ndf, 1, k, s, p, bias=False), nn.Flatten(0)]
         self.net = nn.Sequential(*layers)
         dcgan_init_(self)
+        if spectral_norm:  # after the init: the parametrization keeps the initialized weight as its original
+            for m in self.net:
+                if isinstance(m, nn.Conv2d):
+                    nn.utils.parametrizations.spectral_norm(m)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

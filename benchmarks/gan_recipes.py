@@ -1,0 +1,123 @@
+"""GAN recipes on MNIST under a wall-clock budget: FID/floor, class coverage and class KL at fixed times.
+
+    PYTHONPATH=. python benchmarks/gan_recipes.py --eval-at 10 20 30 --threads 1 \\
+        --recipe dcgan= --recipe "half_ema=model.ngf=32,model.ndf=32,model.ema_decay=0.999" ...
+
+Each ``--recipe NAME=key=value,...`` trains ``--experiment`` (default gan_mnist) with those overrides, one
+recipe after the other, without validation (it would spend the budget), until the last ``--eval-at`` minute
+mark of training time (counted from the first batch, so setup and the classifier are outside the budget). At
+each mark a checkpoint is written (``checkpoints/t<M>min.ckpt``); after training each is evaluated with
+``scripts/evaluate.py``'s code on the whole test split with ``eval.num_samples`` generated digits: FID in the
+MNIST classifier's feature space over the real-vs-real floor (training vs test digits, same extractor), class
+coverage and class KL to uniform. Goal (issue 12): FID/floor <= 3, 10/10 digits, KL <= 0.05 within 30 minutes.
+The default MNIST classifier is trained and cached first (outside the budget) unless ``--classifier-ckpt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from machine import cpu_name
+
+import genlab.train as genlab_train
+from genlab.config import compose
+from genlab.evaluate import evaluate
+from genlab.metrics.classifier import ensure_classifier
+
+GOAL = {"fid_ratio": 3.0, "class_coverage": 10, "class_kl": 0.05}
+
+
+class TimeMarks(pl.Callback):
+    """Save a checkpoint when training time passes each mark (seconds from the first batch), and stop after the
+    last one. Lightning's ``train_time_interval`` saves on a period, and ``max_time`` counts setup as well."""
+
+    def __init__(self, run_dir: Path, marks_min: list[float]):
+        self.dir, self.marks, self.saved = run_dir / "checkpoints", sorted(marks_min), {}
+        self.start: float | None = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if self.start is None:
+            self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        elapsed = (time.perf_counter() - self.start) / 60
+        for mark in self.marks:
+            if mark not in self.saved and elapsed >= mark:
+                path = self.dir / f"t{mark:g}min.ckpt"
+                trainer.save_checkpoint(path)
+                self.saved[mark] = (path, trainer.fit_loop.epoch_loop._batches_that_stepped)
+        if len(self.saved) == len(self.marks):
+            trainer.should_stop = True
+
+
+def train_recipe(experiment: str, overrides: list[str], marks: list[float], run_dir: Path) -> dict:
+    cfg = compose([f"experiment={experiment}", "trainer.devices=1", "trainer.max_epochs=-1",
+                   "trainer.limit_val_batches=0", "trainer.limit_test_batches=0", "trainer.enable_progress_bar=false",
+                   "callbacks.monitor=null", "callbacks.images=[]", "logger.mode=disabled", f"run_dir={run_dir}",
+                   *overrides])
+    marks_cb = TimeMarks(run_dir, marks)
+    original = genlab_train.build_callbacks  # the real run's callbacks plus the time marks
+    genlab_train.build_callbacks = lambda *a, **k: [*original(*a, **k), marks_cb]
+    try:
+        genlab_train.train(cfg)
+    finally:
+        genlab_train.build_callbacks = original
+    return marks_cb.saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", action="append", required=True, metavar="NAME=key=value,...")
+    parser.add_argument("--eval-at", type=float, nargs="+", default=[10, 20, 30], help="minutes of training")
+    parser.add_argument("--experiment", default="gan_mnist")
+    parser.add_argument("--num-samples", type=int, default=10000)
+    parser.add_argument("--classifier-ckpt", default=None)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--accelerator", default="cpu")
+    parser.add_argument("--out", default=f"runs/benchmarks/gan_recipes-{time.strftime('%Y%m%d-%H%M%S')}")
+    parser.add_argument("--tiny", action="store_true", help="tiny nets, seconds of training, few samples")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    common = [f"trainer.accelerator={args.accelerator}"]
+    common += [f"eval.classifier_ckpt={args.classifier_ckpt}"] if args.classifier_ckpt else []
+    if args.tiny:
+        common += ["model.ngf=4", "model.ndf=4", "data.batch_size=16"]
+    if not args.classifier_ckpt:
+        ensure_classifier()
+    load = os.getloadavg()[0]
+    table = []
+    for spec in args.recipe:
+        name, _, overrides = spec.partition("=")
+        recipe = [o for o in overrides.split(",") if o]
+        saved = train_recipe(args.experiment, [*common, *recipe], args.eval_at, Path(args.out) / name)
+        cells = []
+        for mark in args.eval_at:
+            ckpt, batches = saved[mark]
+            # the checkpoint's saved config carries the classifier and the nets
+            m = evaluate(ckpt, ["trainer.limit_test_batches=1.0", f"eval.num_samples={args.num_samples}"])
+            m = {k.removeprefix("test/"): v for k, v in m.items()}
+            # evaluate() writes the run's metrics.json each time: keep each mark's metrics beside its checkpoint
+            Path(ckpt).with_suffix(".metrics.json").write_text(json.dumps(m, indent=2) + "\n")
+            cells.append((m["fid"] / m["fid_floor"], m["class_coverage"], m["class_kl"], batches))
+        table.append((name, recipe, cells))
+    print(f"\n{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, threads {args.threads}, "
+          f"{time.strftime('%Y-%m-%d')}, load average at start {load:.1f}; {args.experiment}, "
+          f"{args.num_samples} samples per evaluation{' (TINY MODE: not a result)' if args.tiny else ''}\n")
+    heads = " | ".join(f"{m:g} min: FID/floor, digits, KL (batches)" for m in args.eval_at)
+    print(f"| recipe | overrides | {heads} | goal at {args.eval_at[-1]:g} min |")
+    print("|---|---|" + "---|" * len(args.eval_at) + "---|")
+    for name, recipe, cells in table:
+        ratio, coverage, kl, _ = cells[-1]
+        met = ratio <= GOAL["fid_ratio"] and coverage >= GOAL["class_coverage"] and kl <= GOAL["class_kl"]
+        text = " | ".join(f"{r:.2f}, {c:.0f}/10, {k:.3f} ({b})" for r, c, k, b in cells)
+        print(f"| {name} | {' '.join(recipe) or '(experiment defaults)'} | {text} | {'met' if met else 'not met'} |")
+
+
+if __name__ == "__main__":
+    main()
