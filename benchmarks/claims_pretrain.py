@@ -56,8 +56,7 @@ def main() -> None:
     latent = ae.cfg.latent_dim
     train_x, train_y = mnist_split(datamodule, "train", limit=3000 if args.tiny else None)
     test_x, test_y = mnist_split(datamodule, "test", limit=500 if args.tiny else None)
-    pixels_train, pixels_test = train_x.flatten(1), test_x.flatten(1)
-    pca_mean, basis = pca(pixels_train, latent)
+    pca_mean, basis = pca(train_x.flatten(1), latent)
 
     def pca_encode(x):
         return (x.flatten(1) - pca_mean) @ basis.T
