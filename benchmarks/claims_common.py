@@ -230,3 +230,10 @@ def stratified_subset(labels: torch.Tensor, n: int, generator: torch.Generator) 
         count = n // len(classes) + (i < n % len(classes))
         picks.append(members[torch.randperm(len(members), generator=generator)[:count]])
     return torch.cat(picks)
+
+
+def window_mean(values: Sequence[float], fraction: float, last: bool) -> float:
+    """Mean of the first (or the last) ``fraction`` of ``values``; at least one value."""
+    k = max(1, round(len(values) * fraction))
+    part = values[-k:] if last else values[:k]
+    return sum(part) / len(part)

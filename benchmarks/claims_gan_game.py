@@ -22,6 +22,7 @@ from claims_common import (
     read_scalars,
     setup,
     train_experiment,
+    window_mean,
     write_outputs,
 )
 
@@ -29,13 +30,6 @@ NAME = "gan_game"
 LOSSES = ("non_saturating", "minimax")
 KEYS = ("train/D_x", "train/D_G_z", "train/g_grad_norm")
 TINY = ["trainer.max_steps=6", "trainer.limit_val_batches=0", "model.ngf=8", "model.ndf=8"]  # no validation, as in full
-
-
-def window_mean(values: list[float], fraction: float, last: bool) -> float:
-    """Mean of the first (or last) ``fraction`` of ``values``, at least one value."""
-    k = max(1, round(len(values) * fraction))
-    part = values[-k:] if last else values[:k]
-    return sum(part) / len(part)
 
 
 def main() -> None:
