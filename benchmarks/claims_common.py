@@ -9,6 +9,7 @@ runs go to ``<out>/runs/<name>``, fresh folders, so one invocation never touches
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import time
@@ -26,6 +27,7 @@ from machine import cpu_name  # noqa: E402
 from genlab.build import build_datamodule, build_model  # noqa: E402
 from genlab.checkpoints import read_checkpoint_config  # noqa: E402
 from genlab.config import compose, compose_from_saved  # noqa: E402
+from genlab.metrics.classifier import ensure_classifier, load_classifier  # noqa: E402
 from genlab.train import train  # noqa: E402
 
 # Tiny mode (the test suite): a handful of batches per stage, so every script finishes in seconds.
@@ -114,14 +116,12 @@ def batched(fn, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
 def mnist_classifier(ckpt: str | None):
     """The MNIST classifier behind FID/confidence/coverage: ``ckpt`` when given, else the project's default one
     (trained once and cached). The one place the claims get it from."""
-    from genlab.metrics.classifier import ensure_classifier, load_classifier
     return load_classifier(ckpt or ensure_classifier())[0]
 
 
 def read_scalars(run_dir: str | Path, keys: Sequence[str]) -> dict[str, tuple[list[float], list[float]]]:
     """(steps, values) of each logged scalar ``key`` of a run, in logging order: from the run's CSV copy
     (``<run>/csv/version_*/metrics.csv``) when it has one, else from its offline W&B run. Steps count batches."""
-    import csv
     run_dir = Path(run_dir)
     rows, step_key = [], "step"
     csv_files = sorted(run_dir.glob("csv/version_*/metrics.csv"), key=lambda p: int(p.parent.name.split("_")[1]))
@@ -129,6 +129,7 @@ def read_scalars(run_dir: str | Path, keys: Sequence[str]) -> dict[str, tuple[li
         with path.open(newline="") as f:
             rows += [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
     if not csv_files:
+        # the W&B record is only the fallback for runs without a CSV copy; its reader lives with the tests
         from tests.wandb_offline import read_offline_run
         rows, step_key = read_offline_run(run_dir).history, "trainer/global_step"
     out = {}
