@@ -36,6 +36,8 @@ def main() -> None:
     p = parser(__doc__, NAME)
     p.add_argument("--runs", nargs=2, metavar=("NON_SATURATING", "MINIMAX"),
                    help="reuse two finished run folders (claims_gan as is, and with model.loss=minimax)")
+    p.add_argument("--classifier-ckpt", help="eval.classifier_ckpt of the runs (the GAN's metrics classifier; "
+                                             "default: the project's cached one)")
     args = p.parse_args()
     out = setup(args, NAME)
     start = time.time()
@@ -45,8 +47,10 @@ def main() -> None:
             runs[loss] = Path(args.runs[i])
         else:
             # the W&B run (offline without credentials) is where the logged scalars are read back from
+            classifier = [f"eval.classifier_ckpt={args.classifier_ckpt}"] if args.classifier_ckpt else []
             train_experiment("claims_gan", out, loss, args.tiny, [f"model.loss={loss}", "logger.mode=offline",
-                                                                  f"seed={args.seed}", *(TINY if args.tiny else [])])
+                                                                  f"seed={args.seed}", *classifier,
+                                                                  *(TINY if args.tiny else [])])
             runs[loss] = out / "runs" / loss
     curves = {loss: read_scalars(run, KEYS) for loss, run in runs.items()}
 

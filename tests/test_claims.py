@@ -225,8 +225,8 @@ def test_claim4_trains_cyclegan_with_and_without_the_cycle_loss(tmp_path):
 
 
 @pytest.mark.slow
-def test_claim5_reads_the_logged_game_back_from_both_runs(tmp_path):
-    table, results = run_claim("gan_game", tmp_path)
+def test_claim5_reads_the_logged_game_back_from_both_runs(tmp_path, tiny_classifier):  # noqa: F811
+    table, results = run_claim("gan_game", tmp_path, f"--classifier-ckpt={tiny_classifier}")
     assert [row[0] for row in table_rows(table)] == ["non_saturating", "minimax"]
     for loss in ("non_saturating", "minimax"):
         assert (tmp_path / "runs" / loss / "config.yaml").is_file()
