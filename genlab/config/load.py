@@ -16,6 +16,7 @@ from omegaconf.nodes import StringNode
 
 from genlab import registry
 from genlab.config.schema import DEFAULT_CHOICES, FIXED_GROUPS, GROUPS, OPEN_GROUPS, TOP_LEVEL
+from genlab.config.trainer_args import refuse_genlab_keys, validate_trainer_args
 from genlab.errors import ConfigError, GenlabError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
@@ -106,6 +107,9 @@ def _schema_for(group: str, section: dict) -> type:
 
 
 def _build_group(group: str, layers: list[dict], dotlist: list[str]) -> DictConfig:
+    if group == "trainer":
+        refuse_genlab_keys([*(k for layer in layers for k in layer), *(d.partition("=")[0][len("trainer."):]
+                                                                         for d in dotlist)])
     merged_plain: dict = {}
     for layer in layers:
         merged_plain = OmegaConf.to_container(OmegaConf.merge(merged_plain, layer))
@@ -139,6 +143,7 @@ def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
     cfg = OmegaConf.create({**top, **groups})
     for group in GROUPS:
         typed(cfg[group], group)
+    validate_trainer_args(OmegaConf.to_container(cfg.trainer))
     try:
         cfg.seed = int(cfg.seed)
     except (TypeError, ValueError):
