@@ -63,6 +63,7 @@ class VAEConfig(ModelConfig):
 class VAE(GenerativeModule):
     name = "vae"
     Config = VAEConfig
+    validation_metrics = ("val/loss", "val/neg_elbo", "val/recon", "val/kl")
 
     def __init__(self, cfg: VAEConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__(cfg, data_info, eval_cfg)

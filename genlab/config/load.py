@@ -139,15 +139,46 @@ def typed(node: DictConfig, group: str = "") -> Any:
         raise _explain(e, group, node) from None
 
 
+SEED_RANGE = (0, 2**32 - 1)  # what Lightning's seed_everything (NumPy's generator) accepts
+
+
+def _check_parts_fit(cfg: DictConfig) -> None:
+    """The model can read the data's batches, and ``callbacks.monitor`` names a metric the model logs."""
+    model_cls = registry.lookup("model", cfg.model.name)
+    data_cls = registry.lookup("data", cfg.data.name)
+    if model_cls.batches != data_cls.batches:
+        raise ConfigError(f"model {cfg.model.name!r} trains on {model_cls.batches} but data {cfg.data.name!r} gives "
+                          f"{data_cls.batches}; pick a matching data=OPTION or experiment")
+    monitor = cfg.callbacks.monitor
+    if monitor is not None and monitor not in model_cls.validation_metrics:
+        logged = ", ".join(model_cls.validation_metrics) or "none (it has no validation)"
+        raise ConfigError(f"callbacks.monitor={monitor!r}: model {cfg.model.name!r} never logs it; its validation "
+                          f"metrics: {logged} (or callbacks.monitor=null: keep the latest checkpoints only)")
+
+
+def _check_logger(cfg: DictConfig) -> None:
+    """wandb's own settings validation, so a bad project name stops here and not after the run folder exists."""
+    import wandb  # imported when a config is composed, not for --help
+
+    try:
+        wandb.Settings(project=cfg.logger.project, entity=cfg.logger.entity)
+    except (wandb.errors.UsageError, ValueError) as e:
+        raise ConfigError(f"logger: {str(e).splitlines()[0]}") from None
+
+
 def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
     cfg = OmegaConf.create({**top, **groups})
     for group in GROUPS:
         typed(cfg[group], group)
-    validate_trainer_args(OmegaConf.to_container(cfg.trainer))
     try:
         cfg.seed = int(cfg.seed)
     except (TypeError, ValueError):
         raise ConfigError(f"seed={cfg.seed!r}: must be an integer") from None
+    if not SEED_RANGE[0] <= cfg.seed <= SEED_RANGE[1]:
+        raise ConfigError(f"seed={cfg.seed}: must be in [{SEED_RANGE[0]}, {SEED_RANGE[1]}] (NumPy's seed range)")
+    _check_parts_fit(cfg)
+    _check_logger(cfg)
+    validate_trainer_args(OmegaConf.to_container(cfg.trainer))
     OmegaConf.set_struct(cfg, True)
     return cfg
 
