@@ -6,6 +6,7 @@ The one config-load point of the project. Every failure becomes a one-line ``Con
 from __future__ import annotations
 
 import difflib
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,20 @@ def _check_logger(cfg: DictConfig) -> None:
         raise ConfigError(f"logger: {str(e).splitlines()[0]}") from None
 
 
+def check_writable_folder(path: Path, key: str) -> None:
+    """``path`` is a folder or can become one, and its nearest existing folder takes new files (tried with a
+    temporary file that is removed at once: permission bits say nothing for root or read-only mounts)."""
+    path = path.expanduser().absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"{key}={path}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        raise ConfigError(f"{key}={path}: cannot write in {existing} ({e.strerror or e})") from None
+
+
 def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
     cfg = OmegaConf.create({**top, **groups})
     for group in GROUPS:
@@ -177,6 +192,7 @@ def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
     if not SEED_RANGE[0] <= cfg.seed <= SEED_RANGE[1]:
         raise ConfigError(f"seed={cfg.seed}: must be in [{SEED_RANGE[0]}, {SEED_RANGE[1]}] (NumPy's seed range)")
     _check_parts_fit(cfg)
+    check_writable_folder(Path(cfg.run_dir or "runs"), "run_dir")
     _check_logger(cfg)
     validate_trainer_args(OmegaConf.to_container(cfg.trainer))
     OmegaConf.set_struct(cfg, True)
