@@ -83,7 +83,9 @@ def check_output(output: Path, base: Path, searched: bool) -> None:
     """``output`` is a writable folder, not the inputs' folder (it would overwrite them) nor, when that folder is
     ``searched`` recursively, inside it (a second run would translate its own outputs)."""
     out, base = output.expanduser().resolve(), base.resolve()
-    if out == base or (searched and base in out.parents):
+    if out == base:
+        raise ConfigError(f"output={output} is the input folder; choose another folder so no input is overwritten")
+    if searched and base in out.parents:
         raise ConfigError(f"output={output} is inside the input folder {base}; choose a folder outside it, or a "
                           "second run would translate its own outputs")
     check_writable_folder(output, "output")

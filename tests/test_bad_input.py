@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from datamodules.image_files import load_rgb, to_8bit
-from tests.conftest import FAST, SHARED_DATA, run_script
+from tests.conftest import FAST, run_script
 from tests.helpers import tree_checksums
 
 AE = ["experiment=ae_mnist", "model.latent_dim=2", "data.batch_size=16"]
@@ -59,7 +59,7 @@ CASES = {
     "translate_output_inside_input": ("translate.py", ["ckpt=random.ckpt", "input=images", "output=images/out"],
                                       "inside the input"),
     "translate_output_is_input": ("translate.py", ["ckpt=random.ckpt", "input=images", "output=images"],
-                                  "inside the input"),
+                                  "is the input folder"),
     "translate_random_checkpoint": ("translate.py", ["ckpt=random.ckpt", "input=images", "output=out"],
                                     "unreadable"),
     "translate_not_a_cyclegan": ("translate.py", [f"ckpt={LAST}", "input=images", "output=out"], "not a CycleGAN"),
@@ -81,7 +81,7 @@ def workspace(tmp_path_factory, data_dir):
     (ws / "random.ckpt").write_bytes(np.random.default_rng(0).bytes(4096))
     (ws / "afile").write_text("not a folder\n")
     (ws / "images").mkdir()
-    for path in sorted((SHARED_DATA / "monet2photo" / "testA").glob("*.jpg"))[:2]:
+    for path in sorted((data_dir / "monet2photo" / "testA").glob("*.jpg"))[:2]:
         shutil.copy(path, ws / "images" / path.name)
     return ws
 
