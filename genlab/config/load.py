@@ -107,17 +107,22 @@ def _schema_for(group: str, section: dict) -> type:
     return registry.lookup(OPEN_GROUPS[group], name).Config
 
 
+def _merged_plain(group: str, layers: list[dict], dotlist: list[str]) -> dict:
+    """The group's layers merged without a schema; a ``name`` override picks another schema, so it is applied."""
+    merged_plain: dict = {}
+    for layer in layers:
+        merged_plain = OmegaConf.to_container(OmegaConf.merge(merged_plain, layer))
+    for item in dotlist:
+        if item.split("=", 1)[0] == f"{group}.name":
+            merged_plain["name"] = item.split("=", 1)[1]
+    return merged_plain
+
+
 def _build_group(group: str, layers: list[dict], dotlist: list[str]) -> DictConfig:
     if group == "trainer":
         refuse_genlab_keys([*(k for layer in layers for k in layer), *(d.partition("=")[0][len("trainer."):]
                                                                          for d in dotlist)])
-    merged_plain: dict = {}
-    for layer in layers:
-        merged_plain = OmegaConf.to_container(OmegaConf.merge(merged_plain, layer))
-    for item in dotlist:  # a name override picks another schema, so it must be seen before merging
-        if item.split("=", 1)[0] == f"{group}.name":
-            merged_plain["name"] = item.split("=", 1)[1]
-    schema = _schema_for(group, merged_plain)
+    schema = _schema_for(group, _merged_plain(group, layers, dotlist))
     node = OmegaConf.structured(schema)
     OmegaConf.set_struct(node, True)
     try:
@@ -143,13 +148,20 @@ def typed(node: DictConfig, group: str = "") -> Any:
 SEED_RANGE = (0, 2**32 - 1)  # what Lightning's seed_everything (NumPy's generator) accepts
 
 
+def _check_batches(model_name: str | None, data_name: str | None) -> None:
+    """The model can read the data's batches (checked before the groups' keys, which differ between such data)."""
+    if not model_name or not data_name:
+        return  # the group's own error names what is missing
+    model_cls, data_cls = registry.lookup("model", model_name), registry.lookup("data", data_name)
+    if model_cls.batches != data_cls.batches:
+        raise ConfigError(f"model {model_name!r} trains on {model_cls.batches} but data {data_name!r} gives "
+                          f"{data_cls.batches}; pick a matching data=OPTION or experiment")
+
+
 def _check_parts_fit(cfg: DictConfig) -> None:
     """The model can read the data's batches, and ``callbacks.monitor`` names a metric the model logs."""
+    _check_batches(cfg.model.name, cfg.data.name)
     model_cls = registry.lookup("model", cfg.model.name)
-    data_cls = registry.lookup("data", cfg.data.name)
-    if model_cls.batches != data_cls.batches:
-        raise ConfigError(f"model {cfg.model.name!r} trains on {model_cls.batches} but data {cfg.data.name!r} gives "
-                          f"{data_cls.batches}; pick a matching data=OPTION or experiment")
     monitor = cfg.callbacks.monitor
     if monitor is not None and monitor not in model_cls.validation_metrics:
         logged = ", ".join(model_cls.validation_metrics) or "none (it has no validation)"
@@ -214,7 +226,7 @@ def compose(args: list[str], config_dir: Path = CONFIG_DIR) -> DictConfig:
     if unknown:
         raise ConfigError(f"experiment {name!r} has unknown top-level keys {sorted(unknown)}; valid: "
                           f"{', '.join([*TOP_LEVEL, *GROUPS])}")
-    groups = {}
+    layers = {}
     for group in GROUPS:
         choice = choices.get(group)
         if choice is None:
@@ -224,8 +236,10 @@ def compose(args: list[str], config_dir: Path = CONFIG_DIR) -> DictConfig:
         if not path.exists():
             raise ConfigError(f"unknown {group} option {choice!r}; available: "
                               f"{', '.join(_options(group, config_dir))}")
-        layers = [_read_yaml(path), exp.get(group) or {}]
-        groups[group] = _build_group(group, layers, [d for d in dotlist if d.split(".")[0] == group])
+        layers[group] = [_read_yaml(path), exp.get(group) or {}]
+    own = {group: [d for d in dotlist if d.split(".")[0] == group] for group in GROUPS}
+    _check_batches(*(_merged_plain(g, layers[g], own[g]).get("name") for g in ("model", "data")))
+    groups = {group: _build_group(group, layers[group], own[group]) for group in GROUPS}
     top_values = {"experiment": name, "seed": 42, "run_dir": None, "ckpt": None}
     top_values.update({k: v for k, v in exp.items() if k in TOP_LEVEL})
     top_values.update(top)
