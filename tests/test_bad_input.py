@@ -17,6 +17,7 @@ from tests.helpers import tree_checksums
 
 AE = ["experiment=ae_mnist", "model.latent_dim=2", "data.batch_size=16"]
 LAST = "run/checkpoints/last.ckpt"
+SECRET = "s3cr3t-api-key-value"
 
 # (script, arguments, a word the error line must contain); paths are relative to the workspace.
 # The cases the issue lists run as real subprocesses of the scripts ...
@@ -91,7 +92,8 @@ def workspace(tmp_path_factory, data_dir):
     """A real finished run, a random-bytes "checkpoint", a file, and input images."""
     ws = tmp_path_factory.mktemp("ws")
     done = run_script("train.py", *AE, *FAST, "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
-                      "trainer.limit_test_batches=1", "run_dir=run", "logger.mode=disabled", cwd=ws)
+                      "trainer.limit_test_batches=1", "run_dir=run", "logger.mode=disabled",
+                      "logger.notes=${oc.env:GENLAB_TEST_SECRET}", cwd=ws, env={"GENLAB_TEST_SECRET": SECRET})
     assert done.returncode == 0, done.stderr[-2000:]
     (ws / "random.ckpt").write_bytes(np.random.default_rng(0).bytes(4096))
     (ws / "afile").write_text("not a folder\n")
@@ -128,6 +130,13 @@ def test_bad_input_family_is_one_line_exit_2_and_touches_nothing(workspace, name
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), lines
     assert word in lines[0], lines[0]
     assert tree_checksums(workspace) == before
+
+
+def test_values_from_the_environment_are_saved_as_references_not_in_clear(workspace):
+    files = [p for p in (workspace / "run").rglob("*") if p.is_file()]
+    assert any(p.suffix == ".ckpt" for p in files)
+    assert not [p for p in files if SECRET.encode() in p.read_bytes()]
+    assert "${oc.env:GENLAB_TEST_SECRET}" in (workspace / "run" / "config.yaml").read_text()
 
 
 def test_16_bit_samples_scale_to_the_full_8_bit_range():

@@ -269,8 +269,22 @@ def compose_from_saved(saved: dict, args: list[str]) -> DictConfig:
     return cfg
 
 
+def _keep_env_references(raw: Any, resolved: Any) -> Any:
+    if isinstance(raw, dict):
+        return {k: _keep_env_references(raw[k], resolved[k]) for k in raw}
+    if isinstance(raw, list):
+        return [_keep_env_references(r, v) for r, v in zip(raw, resolved, strict=True)]
+    return raw if isinstance(raw, str) and "${oc.env:" in raw else resolved
+
+
+def to_saved(cfg: DictConfig) -> dict:
+    """The config resolved for saving (config.yaml, checkpoints, W&B), except values read from the environment
+    with ``${oc.env:...}``: those are often secrets (API keys), so the reference is kept instead of the value."""
+    return _keep_env_references(OmegaConf.to_container(cfg, resolve=False), OmegaConf.to_container(cfg, resolve=True))
+
+
 def to_yaml(cfg: DictConfig) -> str:
-    return OmegaConf.to_yaml(cfg, resolve=True)
+    return OmegaConf.to_yaml(OmegaConf.create(to_saved(cfg)))
 
 
 def describe(config_dir: Path = CONFIG_DIR) -> str:
