@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from genlab.errors import DataError
@@ -21,7 +22,19 @@ def list_images(folder: Path, what: str = "image folder") -> list[Path]:
     return paths
 
 
+# Pillow's modes for 16-bit greyscale PNGs ("I" too: a PNG holds at most 16 bits per sample)
+_SIXTEEN_BIT = ("I", "I;16", "I;16B", "I;16L", "I;16N")
+
+
+def to_8bit(values: np.ndarray) -> np.ndarray:
+    """16-bit samples onto 0..255 by the full-range scale v * 255 / 65535 (65535 -> 255, 257 k -> k), rounded;
+    Pillow's own convert("RGB") clips instead, turning everything above 255 of 65535 white."""
+    return np.rint(values.astype(np.float64) * (255 / 65535)).clip(0, 255).astype(np.uint8)
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in _SIXTEEN_BIT:
+        image = Image.fromarray(to_8bit(np.asarray(image)))  # uint8 2-D: mode L
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")  # palette transparency must go through RGBA to convert cleanly
     return image.convert("RGB")  # grayscale, palette, CMYK; RGBA drops alpha as the official loader does

@@ -113,6 +113,7 @@ class MNISTDataModule(pl.LightningDataModule):
 
     name = "mnist"
     Config = MNISTConfig
+    batches = "labelled images"  # (images, labels); see GenerativeModule.batches
 
     def __init__(self, cfg: MNISTConfig):
         super().__init__()

@@ -104,6 +104,7 @@ class UnpairedDataModule(pl.LightningDataModule):
 
     name = "unpaired"
     Config = UnpairedConfig
+    batches = "unpaired images"  # {"A": ..., "B": ...}; see GenerativeModule.batches
 
     def __init__(self, cfg: UnpairedConfig):
         super().__init__()

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytorch_lightning as pl
 import wandb
 import yaml
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_only
 
 from genlab.build import build_callbacks, build_datamodule, build_model, build_trainer
 from genlab.checkpoints import check_same_model, read_checkpoint_config, run_dir_of
+from genlab.config.load import to_saved
 from genlab.errors import CheckpointError
 from genlab.rundir import RUN_DIR_ENV, WANDB_ID_ENV, choose_run_dir, git_info, run_id_for
 from genlab.tracking import make_loggers, start_wandb_run
@@ -45,7 +46,7 @@ def _published(env: dict[str, str]):
 
 def saved_config(cfg: DictConfig, run_dir: Path) -> dict:
     """The resolved config as written to ``config.yaml`` and into checkpoints, with the code version."""
-    data = OmegaConf.to_container(cfg, resolve=True)
+    data = to_saved(cfg)  # ${oc.env:...} values (secrets) are saved as the reference, not in clear
     data["run_dir"] = str(run_dir)
     data["git"] = git_info()
     return data

@@ -42,6 +42,7 @@ class AutoencoderConfig(ModelConfig):
 class Autoencoder(GenerativeModule):
     name = "autoencoder"
     Config = AutoencoderConfig
+    validation_metrics = ("val/loss", "val/mse")
 
     def __init__(self, cfg: AutoencoderConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__(cfg, data_info, eval_cfg)

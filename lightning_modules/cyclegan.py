@@ -91,6 +91,7 @@ class CycleGAN(GenerativeModule):
 
     name = "cyclegan"
     Config = CycleGANConfig
+    batches = "unpaired images"
     optimizer_steps_per_batch = 2  # the generators' step, then the discriminators'
     ddp_find_unused_parameters = True  # each step leaves the other pair of networks without gradients
 

@@ -107,6 +107,7 @@ def _chunks(total: int, size: int) -> Iterator[int]:
 class GAN(GenerativeModule):
     name = "gan"
     Config = GANConfig
+    validation_metrics = ("val/fid", "val/classifier_is", "val/class_coverage", "val/class_kl")
     ddp_find_unused_parameters = True  # G's backward leaves D without gradients and vice versa
 
     def __init__(self, cfg: GANConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):

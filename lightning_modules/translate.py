@@ -15,6 +15,7 @@ from tqdm import tqdm
 from datamodules.image_files import IMAGE_EXTENSIONS, list_images, load_rgb
 from genlab.checkpoints import read_checkpoint_config
 from genlab.config import typed
+from genlab.config.load import check_writable_folder
 from genlab.errors import CheckpointError, ConfigError, DataError
 from lightning_modules.cyclegan import DIRECTIONS, CycleGAN, build_generator
 
@@ -62,6 +63,34 @@ def _size(path: Path) -> tuple[int, int]:
         raise
 
 
+def resolve_device(name: str) -> torch.device:
+    """``auto`` (CUDA when present) or a torch device string; ConfigError for one torch does not know or lacks."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device={name!r}: not a torch device; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        raise ConfigError(f"device={name!r}: this machine has {torch.cuda.device_count()} CUDA device(s); use "
+                          "device=cpu or auto")
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device={name!r}: only cpu and cuda devices are supported")
+    return device
+
+
+def check_output(output: Path, base: Path, searched: bool) -> None:
+    """``output`` is a writable folder, not the inputs' folder (it would overwrite them) nor, when that folder is
+    ``searched`` recursively, inside it (a second run would translate its own outputs)."""
+    out, base = output.expanduser().resolve(), base.resolve()
+    if out == base:
+        raise ConfigError(f"output={output} is the input folder; choose another folder so no input is overwritten")
+    if searched and base in out.parents:
+        raise ConfigError(f"output={output} is inside the input folder {base}; choose a folder outside it, or a "
+                          "second run would translate its own outputs")
+    check_writable_folder(output, "output")
+
+
 def _pad_to_multiple(x: torch.Tensor) -> torch.Tensor:
     h, w = x.shape[-2:]
     pad_h, pad_w = -h % MULTIPLE, -w % MULTIPLE
@@ -78,10 +107,8 @@ def translate(ckpt: str | Path, source: str | Path, output: str | Path, directio
         raise ConfigError(f"batch_size={batch_size}: must be >= 1")
     source, output = Path(source).expanduser(), Path(output).expanduser()
     files, base = _inputs(source)
-    if output.resolve() == base.resolve():
-        raise ConfigError(f"output={output} is the input folder; choose another folder so no input is overwritten")
-    device = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
-                          "cpu" if device == "auto" else device)
+    check_output(output, base, searched=source.is_dir())
+    device = resolve_device(device)
     generator = load_generator(ckpt, direction).to(device)
     by_size: dict[tuple[int, int], list[Path]] = defaultdict(list)
     for path in files:

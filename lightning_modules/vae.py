@@ -12,7 +12,7 @@ from torch import nn
 from datamodules.base import DataInfo
 from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
 from genlab.errors import ConfigError
-from lightning_modules.active_units import ActiveUnits
+from lightning_modules.active_units import ActiveUnits, count_active_units
 from lightning_modules.base import GenerativeModule
 from lightning_modules.importance_weighted import iw_log_likelihood, log_importance_weights, log_mean_exp
 from lightning_modules.nets.encoder_decoder import ARCHITECTURES, build_encoder_decoder
@@ -63,6 +63,7 @@ class VAEConfig(ModelConfig):
 class VAE(GenerativeModule):
     name = "vae"
     Config = VAEConfig
+    validation_metrics = ("val/loss", "val/neg_elbo", "val/recon", "val/kl")
 
     def __init__(self, cfg: VAEConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__(cfg, data_info, eval_cfg)
@@ -155,7 +156,12 @@ class VAE(GenerativeModule):
                                 "recon": -mean_log_lik.mean(), "kl": kl.mean()}, batch_size=len(x))
 
     def on_test_epoch_end(self) -> None:
-        self.log("test/active_units", self.active_units.compute().float())
+        # inside sync_context the states are summed over every DDP rank, so each rank logs the same whole-test-set
+        # value, and the number of images it covers beside it
+        with self.active_units.sync_context():
+            units = count_active_units(self.active_units.variance(), self.active_units.threshold)
+            self.log("test/active_units", units.float())
+            self.log("test/active_units_images", self.active_units.count.float())
         self.active_units.reset()
 
     def configure_optimizers(self):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
+from lightning_modules.autoencoder import Autoencoder
 from tests.conftest import FAST, run_script
 from tests.wandb_offline import read_offline_run
 
 
+@pytest.mark.slow
 def test_two_process_ddp_run_shares_one_run_folder(tmp_path, data_dir):
     args = [a for a in FAST if not a.startswith("trainer.devices")]
     result = run_script("train.py", "experiment=ae_mnist", *args, "trainer.devices=2", "trainer.strategy=ddp",
@@ -20,6 +23,7 @@ def test_two_process_ddp_run_shares_one_run_folder(tmp_path, data_dir):
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1  # only rank zero opened a W&B run
     run = read_offline_run(run_dir)
     assert "train/loss" in run.keys() and "test/loss" in run.keys()
+    assert set(Autoencoder.validation_metrics) <= run.keys()  # what callbacks.monitor is checked against is logged
     # the DistributedSampler gives each rank its own share; each rank stepped once per batch it saw
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == 6

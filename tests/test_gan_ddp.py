@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
+from lightning_modules.gan import GAN
 from tests.conftest import FAST
 from tests.gan_fixtures import tiny_classifier  # noqa: F401 - fixture
 from tests.wandb_offline import read_offline_run
 
 
+@pytest.mark.slow
 def test_gan_trains_validates_and_tests_under_two_process_ddp(cli, tmp_path, tiny_classifier):  # noqa: F811
     run_dir = tmp_path / "ddp"
     done = cli("train.py", "experiment=gan_mnist", "model.ngf=8", "model.ndf=8", "data.batch_size=16", *FAST,
@@ -23,6 +27,7 @@ def test_gan_trains_validates_and_tests_under_two_process_ddp(cli, tmp_path, tin
     for key in ("train/g_loss", "train/d_loss", "train/D_x", "train/D_G_z", "val/fid", "test/fid", "test/kid",
                 "test/fid_floor", "test/class_coverage"):
         assert history.values(key) and all(math.isfinite(v) for v in history.values(key)), key
+    assert set(GAN.validation_metrics) <= history.keys()  # what callbacks.monitor is checked against is logged
     assert sorted(p.name for p in (run_dir / "images").iterdir()) == [
         "images_fixed_noise_step0000002.png", "images_interpolation_step0000002.png"]
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()

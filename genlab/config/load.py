@@ -6,6 +6,7 @@ The one config-load point of the project. Every failure becomes a one-line ``Con
 from __future__ import annotations
 
 import difflib
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from omegaconf.nodes import StringNode
 
 from genlab import registry
 from genlab.config.schema import DEFAULT_CHOICES, FIXED_GROUPS, GROUPS, OPEN_GROUPS, TOP_LEVEL
+from genlab.config.trainer_args import refuse_genlab_keys, validate_trainer_args
 from genlab.errors import ConfigError, GenlabError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
@@ -105,14 +107,22 @@ def _schema_for(group: str, section: dict) -> type:
     return registry.lookup(OPEN_GROUPS[group], name).Config
 
 
-def _build_group(group: str, layers: list[dict], dotlist: list[str]) -> DictConfig:
+def _merged_plain(group: str, layers: list[dict], dotlist: list[str]) -> dict:
+    """The group's layers merged without a schema; a ``name`` override picks another schema, so it is applied."""
     merged_plain: dict = {}
     for layer in layers:
         merged_plain = OmegaConf.to_container(OmegaConf.merge(merged_plain, layer))
-    for item in dotlist:  # a name override picks another schema, so it must be seen before merging
+    for item in dotlist:
         if item.split("=", 1)[0] == f"{group}.name":
             merged_plain["name"] = item.split("=", 1)[1]
-    schema = _schema_for(group, merged_plain)
+    return merged_plain
+
+
+def _build_group(group: str, layers: list[dict], dotlist: list[str]) -> DictConfig:
+    if group == "trainer":
+        refuse_genlab_keys([*(k for layer in layers for k in layer), *(d.partition("=")[0][len("trainer."):]
+                                                                         for d in dotlist)])
+    schema = _schema_for(group, _merged_plain(group, layers, dotlist))
     node = OmegaConf.structured(schema)
     OmegaConf.set_struct(node, True)
     try:
@@ -135,6 +145,54 @@ def typed(node: DictConfig, group: str = "") -> Any:
         raise _explain(e, group, node) from None
 
 
+SEED_RANGE = (0, 2**32 - 1)  # what Lightning's seed_everything (NumPy's generator) accepts
+
+
+def _check_batches(model_name: str | None, data_name: str | None) -> None:
+    """The model can read the data's batches (checked before the groups' keys, which differ between such data)."""
+    if not model_name or not data_name:
+        return  # the group's own error names what is missing
+    model_cls, data_cls = registry.lookup("model", model_name), registry.lookup("data", data_name)
+    if model_cls.batches != data_cls.batches:
+        raise ConfigError(f"model {model_name!r} trains on {model_cls.batches} but data {data_name!r} gives "
+                          f"{data_cls.batches}; pick a matching data=OPTION or experiment")
+
+
+def _check_parts_fit(cfg: DictConfig) -> None:
+    """The model can read the data's batches, and ``callbacks.monitor`` names a metric the model logs."""
+    _check_batches(cfg.model.name, cfg.data.name)
+    model_cls = registry.lookup("model", cfg.model.name)
+    monitor = cfg.callbacks.monitor
+    if monitor is not None and monitor not in model_cls.validation_metrics:
+        logged = ", ".join(model_cls.validation_metrics) or "none (it has no validation)"
+        raise ConfigError(f"callbacks.monitor={monitor!r}: model {cfg.model.name!r} never logs it; its validation "
+                          f"metrics: {logged} (or callbacks.monitor=null: keep the latest checkpoints only)")
+
+
+def _check_logger(cfg: DictConfig) -> None:
+    """wandb's own settings validation, so a bad project name stops here and not after the run folder exists."""
+    import wandb  # imported when a config is composed, not for --help
+
+    try:
+        wandb.Settings(project=cfg.logger.project, entity=cfg.logger.entity)
+    except (wandb.errors.UsageError, ValueError) as e:
+        raise ConfigError(f"logger: {str(e).splitlines()[0]}") from None
+
+
+def check_writable_folder(path: Path, key: str) -> None:
+    """``path`` is a folder or can become one, and its nearest existing folder takes new files (tried with a
+    temporary file that is removed at once: permission bits say nothing for root or read-only mounts)."""
+    path = path.expanduser().absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"{key}={path}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        raise ConfigError(f"{key}={path}: cannot write in {existing} ({e.strerror or e})") from None
+
+
 def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
     cfg = OmegaConf.create({**top, **groups})
     for group in GROUPS:
@@ -143,6 +201,12 @@ def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
         cfg.seed = int(cfg.seed)
     except (TypeError, ValueError):
         raise ConfigError(f"seed={cfg.seed!r}: must be an integer") from None
+    if not SEED_RANGE[0] <= cfg.seed <= SEED_RANGE[1]:
+        raise ConfigError(f"seed={cfg.seed}: must be in [{SEED_RANGE[0]}, {SEED_RANGE[1]}] (NumPy's seed range)")
+    _check_parts_fit(cfg)
+    check_writable_folder(Path(cfg.run_dir or "runs"), "run_dir")
+    _check_logger(cfg)
+    validate_trainer_args(OmegaConf.to_container(cfg.trainer))
     OmegaConf.set_struct(cfg, True)
     return cfg
 
@@ -162,7 +226,7 @@ def compose(args: list[str], config_dir: Path = CONFIG_DIR) -> DictConfig:
     if unknown:
         raise ConfigError(f"experiment {name!r} has unknown top-level keys {sorted(unknown)}; valid: "
                           f"{', '.join([*TOP_LEVEL, *GROUPS])}")
-    groups = {}
+    layers = {}
     for group in GROUPS:
         choice = choices.get(group)
         if choice is None:
@@ -172,8 +236,10 @@ def compose(args: list[str], config_dir: Path = CONFIG_DIR) -> DictConfig:
         if not path.exists():
             raise ConfigError(f"unknown {group} option {choice!r}; available: "
                               f"{', '.join(_options(group, config_dir))}")
-        layers = [_read_yaml(path), exp.get(group) or {}]
-        groups[group] = _build_group(group, layers, [d for d in dotlist if d.split(".")[0] == group])
+        layers[group] = [_read_yaml(path), exp.get(group) or {}]
+    own = {group: [d for d in dotlist if d.split(".")[0] == group] for group in GROUPS}
+    _check_batches(*(_merged_plain(g, layers[g], own[g]).get("name") for g in ("model", "data")))
+    groups = {group: _build_group(group, layers[group], own[group]) for group in GROUPS}
     top_values = {"experiment": name, "seed": 42, "run_dir": None, "ckpt": None}
     top_values.update({k: v for k, v in exp.items() if k in TOP_LEVEL})
     top_values.update(top)
@@ -203,8 +269,22 @@ def compose_from_saved(saved: dict, args: list[str]) -> DictConfig:
     return cfg
 
 
+def _keep_env_references(raw: Any, resolved: Any) -> Any:
+    if isinstance(raw, dict):
+        return {k: _keep_env_references(raw[k], resolved[k]) for k in raw}
+    if isinstance(raw, list):
+        return [_keep_env_references(r, v) for r, v in zip(raw, resolved, strict=True)]
+    return raw if isinstance(raw, str) and "${oc.env:" in raw else resolved
+
+
+def to_saved(cfg: DictConfig) -> dict:
+    """The config resolved for saving (config.yaml, checkpoints, W&B), except values read from the environment
+    with ``${oc.env:...}``: those are often secrets (API keys), so the reference is kept instead of the value."""
+    return _keep_env_references(OmegaConf.to_container(cfg, resolve=False), OmegaConf.to_container(cfg, resolve=True))
+
+
 def to_yaml(cfg: DictConfig) -> str:
-    return OmegaConf.to_yaml(cfg, resolve=True)
+    return OmegaConf.to_yaml(OmegaConf.create(to_saved(cfg)))
 
 
 def describe(config_dir: Path = CONFIG_DIR) -> str:

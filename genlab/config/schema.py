@@ -8,11 +8,13 @@ one-line ``ConfigError``s naming the key.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import MISSING
 
+from genlab.config.trainer_args import derive_trainer_config
 from genlab.errors import ConfigError
 
 
@@ -55,49 +57,36 @@ class ModelConfig:
         check(self.lr > 0, "lr", self.lr, "must be > 0")
 
 
-@dataclass
-class TrainerConfig:
-    """Passed unchanged as keyword arguments to ``pytorch_lightning.Trainer``; defaults are Lightning's.
-
-    Fields typed ``Any`` accept Lightning's int-or-float / int-or-str forms and are checked by Lightning.
-    """
-
-    accelerator: str = "auto"
-    devices: Any = "auto"
-    num_nodes: int = 1
-    strategy: str = "auto"
-    precision: str | None = None
-    max_epochs: int | None = None
-    min_epochs: int | None = None
-    max_steps: int = -1
-    max_time: str | None = None
-    limit_train_batches: Any = None
-    limit_val_batches: Any = None
-    limit_test_batches: Any = None
-    val_check_interval: Any = None
-    check_val_every_n_epoch: int | None = 1
-    num_sanity_val_steps: int | None = None
-    log_every_n_steps: int | None = None
-    gradient_clip_val: float | None = None
-    accumulate_grad_batches: int = 1
-    deterministic: Any = None
-    benchmark: bool | None = None
-    sync_batchnorm: bool = False
-    enable_progress_bar: bool | None = None
-    enable_model_summary: bool | None = None
-    fast_dev_run: Any = False
-    detect_anomaly: bool = False
-    profiler: str | None = None
+class TrainerChecks:
+    """Checks of ``trainer.*`` values that Lightning accepts when the Trainer is made but fails on mid-run (a
+    ZeroDivisionError at the first epoch end, a silent no-op); the rest is Lightning's (``validate_trainer_args``).
+    The fields themselves are every argument of the installed ``pytorch_lightning.Trainer`` (``trainer_args``)."""
 
     def __post_init__(self) -> None:
         check(self.num_nodes >= 1, "num_nodes", self.num_nodes, "must be >= 1")
         check(self.max_epochs is None or self.max_epochs >= -1, "max_epochs", self.max_epochs, "must be >= -1")
+        check(self.min_epochs is None or self.min_epochs >= 0, "min_epochs", self.min_epochs, "must be >= 0")
+        check(self.max_steps >= -1, "max_steps", self.max_steps, "must be >= -1 (-1: no limit)")
+        check(self.min_steps is None or self.min_steps >= 0, "min_steps", self.min_steps, "must be >= 0")
         check(self.accumulate_grad_batches >= 1, "accumulate_grad_batches", self.accumulate_grad_batches,
               "must be >= 1")
-        for key in ("limit_train_batches", "limit_val_batches", "limit_test_batches"):
+        check(self.check_val_every_n_epoch is None or self.check_val_every_n_epoch >= 1, "check_val_every_n_epoch",
+              self.check_val_every_n_epoch, "must be >= 1 (or null: validate by val_check_interval only)")
+        check(self.num_sanity_val_steps is None or self.num_sanity_val_steps >= -1, "num_sanity_val_steps",
+              self.num_sanity_val_steps, "must be >= -1 (-1: the whole validation set)")
+        check(self.log_every_n_steps is None or self.log_every_n_steps >= 1, "log_every_n_steps",
+              self.log_every_n_steps, "must be >= 1")
+        check(self.deterministic in (None, True, False, "warn"), "deterministic", self.deterministic,
+              "must be true, false or warn")
+        check(self.gradient_clip_val is None or math.isfinite(self.gradient_clip_val) and self.gradient_clip_val >= 0,
+              "gradient_clip_val", self.gradient_clip_val, "must be a finite number >= 0")
+        for key in ("limit_train_batches", "limit_val_batches", "limit_test_batches", "limit_predict_batches"):
             value = getattr(self, key)
             check(value is None or (isinstance(value, int | float) and not isinstance(value, bool) and value >= 0),
                   key, value, "must be a fraction in [0, 1] or a number of batches")
+
+
+TrainerConfig = derive_trainer_config(TrainerChecks)
 
 
 @dataclass
