@@ -12,6 +12,7 @@ from genlab.build import build_datamodule, build_model
 from genlab.checkpoints import read_checkpoint_config, run_dir_of
 from genlab.config import compose_from_saved
 from genlab.errors import CheckpointError
+from genlab.prepare import prepare
 
 # Trainer keys that still mean something when only testing
 _EVAL_TRAINER_KEYS = ("accelerator", "devices", "num_nodes", "strategy", "precision", "limit_test_batches",
@@ -24,6 +25,7 @@ def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
+    prepare(cfg, model)
     run_dir = run_dir_of(ckpt)
     kwargs = {k: cfg.trainer[k] for k in _EVAL_TRAINER_KEYS}
     if kwargs["limit_test_batches"] == 0:  # a run that skipped its end-of-training test is still evaluated

@@ -16,6 +16,7 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_only
 from genlab.build import build_callbacks, build_datamodule, build_model, build_trainer
 from genlab.checkpoints import check_same_model, read_checkpoint_config, run_dir_of
 from genlab.errors import CheckpointError
+from genlab.prepare import prepare
 from genlab.rundir import RUN_DIR_ENV, WANDB_ID_ENV, choose_run_dir, git_info, run_id_for
 from genlab.tracking import make_logger
 
@@ -61,6 +62,7 @@ def train(cfg: DictConfig) -> TrainResult:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
+    prepare(cfg, model)
     config = saved_config(cfg, run_dir)
     run_id = run_id_for(run_dir)
     if rank_zero_only.rank == 0:

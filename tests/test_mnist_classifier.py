@@ -61,7 +61,7 @@ def test_missing_or_corrupt_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_bad_config_is_a_clear_error(capsys):
-    with pytest.raises(ConfigError, match="classifier epochs=0: must be >= 1"):
+    with pytest.raises(ConfigError, match="classifier.epochs=0: must be >= 1"):
         parse_config(["epochs=0"])
     assert run_cli(train_classifier_script.main, "", ["epoch=2"]) == 2
     err = capsys.readouterr().err
