@@ -11,6 +11,7 @@ import pytorch_lightning as pl
 from genlab.build import build_datamodule, build_model
 from genlab.checkpoints import read_checkpoint_config, run_dir_of
 from genlab.config import compose_from_saved
+from genlab.console import quiet
 from genlab.errors import CheckpointError
 from genlab.prepare import prepare
 
@@ -22,6 +23,7 @@ _EVAL_TRAINER_KEYS = ("accelerator", "devices", "num_nodes", "strategy", "precis
 def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, float]:
     """Test metrics of ``ckpt``; also written to ``metrics.json`` in the checkpoint's run folder."""
     cfg = compose_from_saved(read_checkpoint_config(ckpt), overrides or [])
+    quiet()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)

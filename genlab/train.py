@@ -15,6 +15,7 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_only
 
 from genlab.build import build_callbacks, build_datamodule, build_model, build_trainer
 from genlab.checkpoints import check_same_model, read_checkpoint_config, run_dir_of
+from genlab.console import progress_callbacks, quiet
 from genlab.errors import CheckpointError
 from genlab.prepare import prepare
 from genlab.rundir import RUN_DIR_ENV, WANDB_ID_ENV, choose_run_dir, git_info, run_id_for
@@ -59,6 +60,7 @@ def train(cfg: DictConfig) -> TrainResult:
         run_dir = Path(cfg.run_dir) if cfg.run_dir else run_dir_of(cfg.ckpt)
     else:
         run_dir = choose_run_dir(cfg.experiment, cfg.run_dir)
+    quiet()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
@@ -71,7 +73,8 @@ def train(cfg: DictConfig) -> TrainResult:
         (run_dir / "wandb_id.txt").write_text(run_id)
     with _published({RUN_DIR_ENV: str(run_dir), WANDB_ID_ENV: run_id}):
         logger = make_logger(cfg, run_dir, run_id, config)
-        trainer = build_trainer(cfg, run_dir, logger, build_callbacks(cfg, run_dir, config), model)
+        callbacks = build_callbacks(cfg, run_dir, config) + progress_callbacks(cfg.trainer.enable_progress_bar)
+        trainer = build_trainer(cfg, run_dir, logger, callbacks, model)
         rank_zero_info(f"genlab: run folder {run_dir}")
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt)
