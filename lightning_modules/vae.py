@@ -156,6 +156,8 @@ class VAE(GenerativeModule):
 
     def on_test_epoch_end(self) -> None:
         self.log("test/active_units", self.active_units.compute().float())
+        # test/nll_iw depends on k (a looser bound with fewer samples): the run's record says which k made it
+        self.log("test/iw_samples", float(self.eval_cfg.iw_samples))
         self.active_units.reset()
 
     def configure_optimizers(self):

@@ -1,6 +1,9 @@
 """The FID feature classifier: seeded training, the config-keyed cache, and clear errors."""
 
 import importlib.util
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -66,3 +69,17 @@ def test_bad_config_is_a_clear_error(capsys):
     assert run_cli(train_classifier_script.main, "", ["epoch=2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Did you mean: 'epochs'?" in err
+
+
+@pytest.mark.slow
+def test_processes_that_need_the_classifier_at_once_train_it_once(tmp_path, data_dir):
+    """As torchrun's ranks do: several processes reach an empty cache together; one trains, the others wait."""
+    args = [f"{k}={v}" for k, v in (("channels", "[4,8]"), ("num_features", 16), ("train_size", 512), ("epochs", 1))]
+    procs = [subprocess.Popen([sys.executable, str(REPO / "scripts" / "train_classifier.py"), *args,
+                               f"cache_dir={tmp_path}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)}) for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert sum(out.count("training the MNIST classifier") for pair in outputs for out in pair) == 1
+    assert len({out.splitlines()[0] for out, _ in outputs}) == 1  # both name the same checkpoint
+    assert len(list(tmp_path.glob("mnist_classifier-*.pt"))) == 1
