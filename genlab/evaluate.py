@@ -11,7 +11,7 @@ import pytorch_lightning as pl
 from genlab.build import build_datamodule, build_model
 from genlab.checkpoints import read_checkpoint_config, run_dir_of
 from genlab.config import compose_from_saved
-from genlab.console import quiet
+from genlab.console import progress_callbacks, quiet
 from genlab.errors import CheckpointError
 from genlab.prepare import prepare
 
@@ -32,7 +32,8 @@ def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, 
     kwargs = {k: cfg.trainer[k] for k in _EVAL_TRAINER_KEYS}
     if kwargs["limit_test_batches"] == 0:  # a run that skipped its end-of-training test is still evaluated
         kwargs["limit_test_batches"] = None
-    trainer = pl.Trainer(default_root_dir=str(run_dir), logger=False, **kwargs)
+    trainer = pl.Trainer(default_root_dir=str(run_dir), logger=False,
+                         callbacks=progress_callbacks(kwargs["enable_progress_bar"]), **kwargs)
     try:
         results = trainer.test(model, datamodule=datamodule, ckpt_path=str(ckpt), verbose=False)
     except RuntimeError as e:
