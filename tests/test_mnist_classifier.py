@@ -83,3 +83,14 @@ def test_processes_that_need_the_classifier_at_once_train_it_once(tmp_path, data
     assert sum(out.count("training the MNIST classifier") for pair in outputs for out in pair) == 1
     assert len({out.splitlines()[0] for out, _ in outputs}) == 1  # both name the same checkpoint
     assert len(list(tmp_path.glob("mnist_classifier-*.pt"))) == 1
+
+
+def test_a_run_without_classifier_keys_prepares_the_default_classifier(monkeypatch, tmp_path):
+    """The GAN experiments' classifier is the default config's, cached where scripts/train_classifier.py puts it
+    (training it takes minutes on a CPU, so the end-to-end tests use a tiny one through the same path)."""
+    from genlab.config import compose, typed
+
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))
+    for experiment in ("gan_mnist", "mlp_gan_mnist"):
+        classifier = typed(compose([f"experiment={experiment}"]).eval, "eval").classifier
+        assert classifier == ClassifierConfig() and cached_path(classifier) == cached_path(ClassifierConfig())
