@@ -65,6 +65,16 @@ def test_off_a_terminal_the_output_is_one_line_per_epoch_and_no_noise(short_run)
         assert noise not in output, noise
 
 
+@pytest.mark.slow
+def test_resuming_into_the_run_folder_does_not_warn_about_it(short_run, cli):
+    run_dir, first = short_run
+    args = [a for a in FAST if not a.startswith("trainer.max_epochs")]
+    done = cli("train.py", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", *args, "trainer.max_epochs=3",
+               "trainer.limit_train_batches=2", env=fresh_machine(run_dir.parent))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "exists and is not empty" not in done.stdout + done.stderr
+
+
 def test_fast_dev_run_makes_no_wandb_run_and_says_nothing_about_one(cli, tmp_path, data_dir):
     done = cli("train.py", "experiment=ae_mnist", *FAST, "trainer.fast_dev_run=1", f"run_dir={tmp_path / 'run'}",
                env=fresh_machine(tmp_path))
@@ -75,7 +85,7 @@ def test_fast_dev_run_makes_no_wandb_run_and_says_nothing_about_one(cli, tmp_pat
 def test_help_of_an_experiment_shows_the_values_its_run_uses(cli):
     done = cli("train.py", "experiment=gan_mnist", "model.ngf=8", "--help")
     assert done.returncode == 0, done.stderr
-    assert "trainer.max_epochs=10" in done.stdout and "callbacks.monitor='val/fid'" in done.stdout
+    assert "trainer.max_epochs=3" in done.stdout and "callbacks.monitor='val/fid'" in done.stdout
     assert "model.ngf=8" in done.stdout and "data.value_range='-1_1'" in done.stdout
     assert "eval.classifier.epochs=3" in done.stdout
     plain = cli("train.py", "--help")
