@@ -118,7 +118,12 @@ class UnpairedDataModule(pl.LightningDataModule):
 
     @property
     def dataset_dir(self) -> Path:
-        return resolve_root(self.cfg.root) / self.cfg.path
+        """``<root>/<path>``; or the root itself when it already is the dataset folder (it holds the layout's
+        domain folders), so ``data.root`` may name either the folder of datasets or the dataset."""
+        root = resolve_root(self.cfg.root)
+        a, b = self.cfg.folders
+        marker = f"train{a}" if self.cfg.layout == "cyclegan" else a
+        return root if (root / marker).is_dir() and not (root / self.cfg.path).is_dir() else root / self.cfg.path
 
     def _split_files(self) -> dict[str, tuple[list[Path], list[Path]]]:
         """{"train": (A files, B files), "test": (A files, B files)}."""

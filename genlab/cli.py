@@ -8,13 +8,15 @@ from collections.abc import Callable
 from genlab.errors import GenlabError
 
 
-def run_cli(main: Callable[[list[str]], object], usage: str, argv: list[str] | None = None) -> int:
-    """Call ``main(args)``; print ``usage`` for -h/--help; turn a GenlabError into one line on stderr."""
+def run_cli(main: Callable[[list[str]], object], usage: str | Callable[[list[str]], str],
+            argv: list[str] | None = None) -> int:
+    """Call ``main(args)``; print ``usage`` (or ``usage(other args)``, so help can describe what they choose) for
+    -h/--help; turn a GenlabError into one line on stderr."""
     args = sys.argv[1:] if argv is None else argv
-    if any(a in ("-h", "--help") for a in args):
-        print(usage() if callable(usage) else usage)
-        return 0
     try:
+        if any(a in ("-h", "--help") for a in args):
+            print(usage([a for a in args if a not in ("-h", "--help")]) if callable(usage) else usage)
+            return 0
         main(args)
     except GenlabError as e:
         print(f"error: {e}", file=sys.stderr)

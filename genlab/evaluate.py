@@ -12,7 +12,9 @@ import wandb
 from genlab.build import build_datamodule, build_model
 from genlab.checkpoints import read_checkpoint_config, run_dir_of
 from genlab.config import compose_from_saved
+from genlab.console import progress_callbacks, quiet
 from genlab.errors import CheckpointError
+from genlab.prepare import prepare
 from genlab.tracking import make_loggers
 
 # Trainer keys that still mean something when only testing
@@ -33,16 +35,19 @@ def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, 
     """Test metrics of ``ckpt``, written to ``metrics.json`` in the checkpoint's run folder, to a new version of
     its local CSV copy, and into the same W&B run (resumed by its id, offline when training was)."""
     cfg = compose_from_saved(read_checkpoint_config(ckpt), overrides or [])
+    quiet()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
+    prepare(cfg, model)
     run_dir = run_dir_of(ckpt)
     kwargs = {k: cfg.trainer[k] for k in _EVAL_TRAINER_KEYS}
     if kwargs["limit_test_batches"] == 0:  # a run that skipped its end-of-training test is still evaluated
         kwargs["limit_test_batches"] = None
     wandb_id = (run_dir / "wandb_id.txt").read_text().strip() if (run_dir / "wandb_id.txt").is_file() else None
     loggers = make_loggers(cfg, run_dir, wandb_id, {}, job_type="evaluate", mode=training_wandb_mode(run_dir))
-    trainer = pl.Trainer(default_root_dir=str(run_dir), logger=loggers, **kwargs)
+    trainer = pl.Trainer(default_root_dir=str(run_dir), logger=loggers,
+                         callbacks=progress_callbacks(kwargs["enable_progress_bar"]), **kwargs)
     try:
         results = trainer.test(model, datamodule=datamodule, ckpt_path=str(ckpt), verbose=False)
     except RuntimeError as e:

@@ -1,16 +1,29 @@
-"""Weights & Biases: online with credentials, offline without (never a prompt), or disabled."""
+"""Weights & Biases: online when wandb finds credentials, offline without them or without a route to the server
+(never a prompt, never a hang), or disabled. Every offline run says why, once, with the command that uploads it."""
 
 from __future__ import annotations
 
-import netrc
 import os
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
 
+import wandb
 from omegaconf import DictConfig
 from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
+from wandb.sdk import wandb_setup
+from wandb.sdk.lib import wbauth
+
+from genlab.errors import GenlabError
+
+# Seconds wandb.init may spend reaching the server before `auto` gives up and logs offline (wandb's own
+# default is 90 s, and its retries about double it); WANDB_INIT_TIMEOUT, wandb's variable, overrides it.
+INIT_TIMEOUT_S = 20
+
+
+class TrackingError(GenlabError):
+    """W&B was asked to be online and cannot be."""
+
 
 CSV_DIR = "csv"  # <run>/csv/version_<n>/metrics.csv: one version per process that logged (train, resume, evaluate)
 # logger.log_model -> WandbLogger's log_model: Lightning logs checkpoints as "model" artifacts, either once at the
@@ -19,30 +32,30 @@ LOG_MODEL = {"false": False, "last": True, "best": True, "all": "all"}
 
 
 def has_wandb_credentials() -> bool:
-    """An API key in the environment, an identity token file, or a netrc entry for the W&B host."""
-    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
-        return True
-    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname or "api.wandb.ai"
-    candidates = [os.environ.get("NETRC"), Path.home() / ".netrc", Path.home() / "_netrc"]
-    for path in filter(None, candidates):
-        try:
-            if netrc.netrc(str(path)).authenticators(host):
-                return True
-        except (OSError, netrc.NetrcParseError):
-            continue
-    return False
+    """Whether wandb itself finds credentials for the host it will use: WANDB_API_KEY, an identity token file,
+    the netrc entry ``wandb login`` wrote, or an api_key setting. No prompt and no network."""
+    # wandb.login(prompt=False, verify=False) answers the same but also rewrites wandb's settings file; this is
+    # the read-only lookup it and wandb.init run (update_session=False keeps the process's session untouched)
+    settings = wandb_setup.singleton().settings
+    host = wbauth.HostUrl(settings.base_url, app_url=settings.app_url)
+    try:
+        return wbauth.authenticate_session(host=host, source="genlab", prompt=False, verify=False,
+                                           update_session=False) is not None
+    except wandb.errors.AuthenticationError:
+        return False
 
 
-def resolve_mode(mode: str) -> str:
-    """``auto`` -> ``online`` with credentials, else ``offline``; an explicit WANDB_MODE wins over auto."""
+def resolve_mode(mode: str) -> tuple[str, str]:
+    """(mode, why): ``auto`` -> ``online`` with credentials, else ``offline``; an explicit WANDB_MODE wins
+    over auto. ``why`` is what the offline line tells the user."""
     if mode != "auto":
-        return mode
+        return mode, f"logger.mode={mode}"
     env = os.environ.get("WANDB_MODE")
-    if env in ("online", "offline", "disabled"):
-        return env
-    if env == "dryrun":
-        return "offline"
-    return "online" if has_wandb_credentials() else "offline"
+    if env in ("online", "offline", "disabled", "dryrun"):
+        return ("offline" if env == "dryrun" else env), f"WANDB_MODE={env}"
+    if has_wandb_credentials():
+        return "online", "credentials found"
+    return "offline", "no W&B credentials; run `wandb login` to log online"
 
 
 @rank_zero_only
@@ -73,16 +86,8 @@ def start_wandb_run(loggers: list[Logger], cfg: DictConfig, run_dir: Path) -> No
                                   step_metric="trainer/global_step")
 
 
-def make_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_type: str = "train",
-                mode: str | None = None) -> WandbLogger | None:
-    """The run's WandbLogger (None when disabled). ``run_id`` is stable per run folder so resuming a
-    checkpoint continues the same W&B run instead of starting a new one. ``config`` is the saved run config."""
-    why = "as its run was" if mode else "no credentials found"
-    mode = mode or resolve_mode(cfg.logger.mode)
-    if mode == "disabled":
-        return None
-    # never wait for a key on stdin: a missing key is handled by choosing offline above
-    os.environ.setdefault("WANDB_SILENT", "true")
+def _wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, mode: str,
+                  job_type: str) -> WandbLogger:
     logger = WandbLogger(
         project=cfg.logger.project, entity=cfg.logger.entity, group=cfg.logger.group or cfg.experiment,
         job_type=job_type, log_model=LOG_MODEL[str(cfg.logger.log_model).lower()],
@@ -90,7 +95,44 @@ def make_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_t
         notes=cfg.logger.notes, save_dir=str(run_dir), id=run_id, resume="allow", mode=mode,
         config=config,
     )
-    if mode == "offline":
-        _say(f"W&B: logging offline ({why}) under {run_dir / 'wandb'}; upload later with: "
-             f"wandb sync {run_dir / 'wandb'}/offline-run-*")
+    # Lightning always passes anonymous=None, which wandb 0.31 answers with a deprecation warning
+    logger._wandb_init.pop("anonymous", None)
+    return logger
+
+
+def _server() -> str:
+    return wandb_setup.singleton().settings.base_url
+
+
+def make_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_type: str = "train",
+                mode: str | None = None) -> WandbLogger | None:
+    """The run's WandbLogger (None when disabled, or under fast_dev_run, where Lightning makes no W&B run).
+    ``run_id`` is stable per run folder so resuming a checkpoint continues the same W&B run instead of starting
+    a new one. ``config`` is the saved run config; ``mode`` overrides ``cfg.logger.mode`` (evaluate follows
+    its run).
+
+    An online run is started here, on rank zero, so that a server out of reach is found before training:
+    ``auto`` then goes on offline, an explicit ``online`` stops with a TrackingError."""
+    # before wandb first reads its settings (the credential lookup does): later changes are ignored
+    os.environ.setdefault("WANDB_SILENT", "true")
+    os.environ.setdefault("WANDB_INIT_TIMEOUT", str(INIT_TIMEOUT_S))
+    mode, why = (mode, "as its run was") if mode else resolve_mode(cfg.logger.mode)
+    if mode == "disabled" or cfg.trainer.fast_dev_run:
+        return None
+    if mode == "online":
+        logger = _wandb_logger(cfg, run_dir, run_id, config, mode, job_type)
+        try:
+            logger.experiment  # noqa: B018 - starts the run (rank zero only; a no-op elsewhere)
+            return logger
+        except wandb.errors.CommError as e:
+            reason = str(e).splitlines()[0]
+            if cfg.logger.mode == "online":
+                raise TrackingError(f"W&B server {_server()} unreachable ({reason}); use logger.mode=auto to "
+                                    "log offline and sync later") from None
+            mode, why = "offline", f"W&B server {_server()} unreachable"
+            # the service still holds the failed run's id: a fresh one takes the offline run under the same id
+            wandb.teardown()
+    logger = _wandb_logger(cfg, run_dir, run_id, config, mode, job_type)
+    _say(f"W&B: logging offline ({why}) under {run_dir / 'wandb'}; upload later with: "
+         f"wandb sync {run_dir / 'wandb'}/offline-run-*")
     return logger

@@ -16,7 +16,9 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_only
 from genlab.build import build_callbacks, build_datamodule, build_model, build_trainer
 from genlab.checkpoints import check_same_model, read_checkpoint_config, run_dir_of
 from genlab.config.load import to_saved
+from genlab.console import progress_callbacks, quiet
 from genlab.errors import CheckpointError
+from genlab.prepare import prepare
 from genlab.rundir import RUN_DIR_ENV, WANDB_ID_ENV, choose_run_dir, git_info, run_id_for
 from genlab.tracking import make_loggers, start_wandb_run
 
@@ -59,9 +61,11 @@ def train(cfg: DictConfig) -> TrainResult:
         run_dir = Path(cfg.run_dir) if cfg.run_dir else run_dir_of(cfg.ckpt)
     else:
         run_dir = choose_run_dir(cfg.experiment, cfg.run_dir)
+    quiet()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
+    prepare(cfg, model)
     config = saved_config(cfg, run_dir)
     run_id = run_id_for(run_dir)
     if rank_zero_only.rank == 0:
@@ -70,7 +74,8 @@ def train(cfg: DictConfig) -> TrainResult:
         (run_dir / "wandb_id.txt").write_text(run_id)
     with _published({RUN_DIR_ENV: str(run_dir), WANDB_ID_ENV: run_id}):
         loggers = make_loggers(cfg, run_dir, run_id, config)
-        trainer = build_trainer(cfg, run_dir, loggers, build_callbacks(cfg, run_dir, config), model)
+        callbacks = build_callbacks(cfg, run_dir, config) + progress_callbacks(cfg.trainer.enable_progress_bar)
+        trainer = build_trainer(cfg, run_dir, loggers, callbacks, model)
         start_wandb_run(loggers, cfg, run_dir)  # the id W&B gave the run goes to wandb_id.txt
         rank_zero_info(f"genlab: run folder {run_dir}")
         try:

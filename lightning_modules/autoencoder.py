@@ -12,7 +12,7 @@ from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
 from lightning_modules.base import GenerativeModule
 from lightning_modules.corruption import CORRUPTIONS, corrupt
 from lightning_modules.nets.encoder_decoder import ARCHITECTURES, build_encoder_decoder
-from lightning_modules.reconstruction import RECONSTRUCTION_LOSSES, reconstruction_loss
+from lightning_modules.reconstruction import RECONSTRUCTION_LOSSES, logits_to_range, reconstruction_loss
 
 
 @dataclass
@@ -48,6 +48,10 @@ class Autoencoder(GenerativeModule):
         super().__init__(cfg, data_info, eval_cfg)
         self.encoder, self.decoder = build_encoder_decoder(cfg.arch, data_info.image_shape, cfg.latent_dim,
                                                            cfg.latent_dim, cfg.hidden, cfg.channels)
+
+    def output_activation(self, logits: torch.Tensor) -> torch.Tensor:
+        # the loss's own map (not the base's tanh on [-1, 1]): what is trained is what is shown and scored
+        return logits_to_range(logits, self.data_info.value_range)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The code of each image: ``latent_dim`` numbers (dimensionality reduction, pretrained features)."""

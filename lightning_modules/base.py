@@ -78,12 +78,17 @@ class GenerativeModule(pl.LightningModule):
 
     def log_terms(self, stage: str, terms: dict[str, torch.Tensor], prog_bar: bool = False,
                   batch_size: int | None = None) -> None:
-        """Training terms per step; validation/test terms as epoch means (weighted by ``batch_size``) synced
-        across DDP ranks."""
-        training = stage == "train"
-        self.log_dict({f"{stage}/{k}": v.detach() if torch.is_tensor(v) else v for k, v in terms.items()},
-                      on_step=training, on_epoch=not training, prog_bar=prog_bar, sync_dist=not training,
-                      batch_size=batch_size)
+        """Training terms per step as ``train/<term>`` and their epoch mean as ``train/<term>_epoch`` (so a run
+        shorter than ``log_every_n_steps`` still has training curves); validation/test terms as epoch means
+        (weighted by ``batch_size``) synced across DDP ranks."""
+        values = {f"{stage}/{k}": v.detach() if torch.is_tensor(v) else v for k, v in terms.items()}
+        if stage == "train":
+            self.log_dict(values, on_step=True, on_epoch=False, prog_bar=prog_bar, batch_size=batch_size)
+            self.log_dict({f"{k}_epoch": v for k, v in values.items()}, on_step=False, on_epoch=True,
+                          sync_dist=True, batch_size=batch_size)
+        else:
+            self.log_dict(values, on_step=False, on_epoch=True, prog_bar=prog_bar, sync_dist=True,
+                          batch_size=batch_size)
 
     def output_activation(self, logits: torch.Tensor) -> torch.Tensor:
         """Map raw outputs onto the data's pixel range, so reconstructions and samples live where data does."""

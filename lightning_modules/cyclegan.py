@@ -173,6 +173,10 @@ class CycleGAN(GenerativeModule):
         opt_g = torch.optim.Adam(itertools.chain(self.G_A.parameters(), self.G_B.parameters()), lr=c.lr, betas=betas)
         opt_d = torch.optim.Adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), lr=c.lr, betas=betas)
         factor = partial(linear_decay_factor, n_epochs=c.n_epochs, n_epochs_decay=c.n_epochs_decay)
+        max_epochs = self.trainer.max_epochs if self._trainer is not None else None
+        if max_epochs is not None and max_epochs > c.n_epochs + c.n_epochs_decay:
+            rank_zero_warn(f"trainer.max_epochs={max_epochs} > model.n_epochs + model.n_epochs_decay = "
+                           f"{c.n_epochs + c.n_epochs_decay}: the epochs after the schedule train at learning rate 0")
         return [opt_g, opt_d], [LambdaLR(opt_g, factor), LambdaLR(opt_d, factor)]
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

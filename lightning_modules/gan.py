@@ -29,14 +29,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
-from pytorch_lightning.utilities import rank_zero_info
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Subset
 
 from datamodules.base import DataInfo
 from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
 from genlab.errors import ConfigError
-from genlab.metrics.classifier import ClassifierConfig, cached_path, ensure_classifier, load_classifier
 from genlab.metrics.sample_metrics import SampleMetrics
 from lightning_modules.base import GenerativeModule
 from lightning_modules.gan_losses import GAN_LOSSES, discriminator_loss, discriminator_probability, generator_loss
@@ -109,6 +107,7 @@ class GAN(GenerativeModule):
     Config = GANConfig
     validation_metrics = ("val/fid", "val/classifier_is", "val/class_coverage", "val/class_kl")
     ddp_find_unused_parameters = True  # G's backward leaves D without gradients and vice versa
+    needs_classifier = True  # genlab.prepare hands over the MNIST classifier (set_classifier) before fit/test
 
     def __init__(self, cfg: GANConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__(cfg, data_info, eval_cfg)
@@ -204,17 +203,18 @@ class GAN(GenerativeModule):
 
     # --- sample quality ---------------------------------------------------------------------------------------
 
+    def set_classifier(self, classifier: torch.nn.Module) -> None:
+        """The trained MNIST classifier whose features the sample metrics use."""
+        # kept out of the module's children: it is not one of the GAN's weights and stays out of its checkpoints
+        self.__dict__["_classifier"] = classifier
+
     def _sample_metrics(self, stage: str) -> SampleMetrics:
-        """Built on first use per stage; rank zero trains the default classifier if it is not cached yet."""
+        """Built on first use per stage, around the classifier that ``genlab.prepare`` handed over."""
         if stage not in self._metrics:
-            path = self.eval_cfg.classifier_ckpt
-            if path is None:
-                if self.trainer.is_global_zero:
-                    root = getattr(getattr(self.trainer.datamodule, "cfg", None), "root", None)
-                    ensure_classifier(data_root=root, log=rank_zero_info)
-                self.trainer.strategy.barrier("genlab_classifier")
-                path = cached_path(ClassifierConfig())
-            classifier, _ = load_classifier(path)
+            classifier = self.__dict__.get("_classifier")
+            if classifier is None:
+                raise RuntimeError("the GAN's sample metrics need the MNIST classifier: call "
+                                   "genlab.prepare.prepare(cfg, model) before fit/test")
             test = stage == "test"
             features = "classifier" if self.eval_cfg.features == "auto" else self.eval_cfg.features
             self._metrics[stage] = SampleMetrics(classifier, self.data_info.value_range, features, kid=test,

@@ -162,6 +162,8 @@ class VAE(GenerativeModule):
             units = count_active_units(self.active_units.variance(), self.active_units.threshold)
             self.log("test/active_units", units.float())
             self.log("test/active_units_images", self.active_units.count.float())
+        # test/nll_iw depends on k (a looser bound with fewer samples): the run's record says which k made it
+        self.log("test/iw_samples", float(self.eval_cfg.iw_samples))
         self.active_units.reset()
 
     def configure_optimizers(self):

@@ -1,6 +1,8 @@
 """Train an experiment: ``scripts/train.py experiment=NAME [group.key=value ...]``.
 
 Resume a run with ``scripts/train.py ckpt=runs/<experiment>/<run>/checkpoints/last.ckpt [overrides]``.
+``--help`` with ``experiment=NAME [overrides]`` lists the values that run would use; ``--cfg`` prints the
+composed config as YAML and exits without running.
 
 Many runs: ``scripts/train.py --multirun experiment=NAME seed=1,2,3 model.latent_dim=2,16 [--jobs N]
 [--launcher slurm|local [launcher.key=value ...]]`` trains every combination under one sweep folder
@@ -15,7 +17,7 @@ from genlab import compare, multirun
 from genlab.checkpoints import read_checkpoint_config
 from genlab.cli import pop_arg, run_cli
 from genlab.config import compose, compose_from_saved
-from genlab.config.load import describe
+from genlab.config.load import describe, to_yaml
 from genlab.errors import ConfigError
 from genlab.train import train
 
@@ -43,6 +45,8 @@ def run_many(flags: dict, args: list[str]) -> None:
 
 
 def main(args: list[str]) -> None:
+    print_only = "--cfg" in args
+    args = [a for a in args if a != "--cfg"]
     flags, args = multirun.split_flags(args)
     if flags.get("--multirun"):
         return run_many(flags, args)
@@ -54,9 +58,12 @@ def main(args: list[str]) -> None:
         # started by `wandb agent`: the run folder names the sweep
         args = [*args, f"run_dir={multirun.wandb_sweep_run_dir(experiment, os.environ['WANDB_SWEEP_ID'])}"]
     cfg = compose_from_saved(read_checkpoint_config(ckpt), args) if ckpt and not experiment else compose(args)
+    if print_only:
+        print(to_yaml(cfg), end="")
+        return
     result = train(cfg)
     print(f"run folder: {result.run_dir}")
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main, lambda: f"{__doc__}\n{describe()}"))
+    sys.exit(run_cli(main, lambda args: f"{__doc__}\n{describe(args)}"))

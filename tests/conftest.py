@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("GENLAB_DATA_DIR") or REPO.parent / "shared" / "data")
 
 # Tests never download: point every datamodule at the shared copy unless the caller chose another.
 os.environ.setdefault("GENLAB_DATA_DIR", str(SHARED_DATA))

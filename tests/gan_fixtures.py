@@ -9,9 +9,9 @@ import pytest
 
 from genlab.metrics.classifier import cached_path, parse_config
 from tests.conftest import run_script
+from tests.helpers import TINY_CLASSIFIER as TINY
 
-TINY_CLASSIFIER = ["channels=[8,16]", "num_features=32", "dropout=0.0", "train_size=6000", "epochs=1",
-                   "batch_size=64", "lr=0.003"]
+TINY_CLASSIFIER = [f"{k}={str(v).replace(' ', '')}" for k, v in TINY.items()]
 
 
 @pytest.fixture(scope="session")

@@ -73,3 +73,13 @@ def test_short_training_beats_mean_image_baseline(data_dir, tmp_path):
     test_images = result.datamodule.test_set.images.float() / 255
     mean_image_mse = F.mse_loss(train_images.mean(0).expand_as(test_images), test_images).item()
     assert test_mse < 0.5 * mean_image_mse, (test_mse, mean_image_mse)
+
+
+@pytest.mark.parametrize("value_range", [(0.0, 1.0), (-1.0, 1.0)])
+def test_a_perfect_logit_is_a_perfect_output_for_the_loss_and_the_pictures(value_range):
+    lo, hi = value_range
+    target = torch.tensor([[lo + 0.1 * (hi - lo), lo + 0.5 * (hi - lo), lo + 0.9 * (hi - lo)]])
+    logits = torch.logit((target - lo) / (hi - lo))  # the logit whose output is exactly the target
+    model = Autoencoder(AutoencoderConfig(), DataInfo(image_shape=(1, 1, 3), value_range=value_range))
+    assert reconstruction_loss(logits, target, "mse", value_range).item() == pytest.approx(0.0, abs=1e-12)
+    assert F.mse_loss(model.output_activation(logits), target).item() == pytest.approx(0.0, abs=1e-12)

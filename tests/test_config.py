@@ -98,3 +98,8 @@ def test_help_lists_experiments_and_keys(cli):
     for text in ("ae_mnist", "dae_mnist", "conv_ae_mnist", "trainer.max_epochs", "model.latent_dim=32",
                  "data.batch_size", "logger.mode='auto'"):
         assert text in result.stdout
+
+
+def test_the_default_end_of_training_likelihood_test_is_cheap_and_the_full_one_a_flag_away():
+    assert compose(["experiment=vae_mnist"]).eval.iw_samples == 100
+    assert compose(["experiment=vae_mnist", "eval.iw_samples=5000"]).eval.iw_samples == 5000

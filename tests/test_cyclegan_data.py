@@ -162,3 +162,18 @@ def test_kaggle_layout_is_split_by_a_seeded_fraction(tmp_path):
     assert sorted(train.paths_b + test.paths_b) == monets
     assert (len(test.paths_a), len(test.paths_b)) == (round(0.2 * 12), round(0.2 * 10))
     assert splits(0)[1].paths_a == test.paths_a and splits(1)[1].paths_a != test.paths_a
+
+
+def test_data_root_may_be_the_dataset_folder_itself(tmp_path):
+    base = make_layout(tmp_path)
+    dm = UnpairedDataModule(UnpairedConfig(root=str(base), load_size=36, crop_size=32))
+    dm.setup("fit")
+    assert dm.dataset_dir == base and len(dm.train_set.paths_a) == 2
+    kaggle = tmp_path / "gan-getting-started"
+    for folder in ("monet_jpg", "photo_jpg"):
+        (kaggle / folder).mkdir(parents=True)
+        for src in list_images(MONET2PHOTO / "testA")[:5]:
+            shutil.copy(src, kaggle / folder / src.name)
+    dm = UnpairedDataModule(UnpairedConfig(root=str(kaggle), layout="kaggle", load_size=36, crop_size=32))
+    dm.setup("fit")
+    assert dm.dataset_dir == kaggle and len(dm.train_set.paths_a) + len(dm.test_set.paths_a) == 5

@@ -68,6 +68,11 @@ def test_linear_lr_factor_matches_the_official_rule(epoch, expected):
     assert linear_decay_factor(epoch, n_epochs=100, n_epochs_decay=100) == pytest.approx(float(expected))
 
 
+@pytest.mark.parametrize("epoch", [200, 201, 250])
+def test_linear_lr_factor_never_goes_below_zero_after_the_schedule(epoch):
+    assert linear_decay_factor(epoch, n_epochs=100, n_epochs_decay=100) == 0.0
+
+
 def test_lsgan_and_vanilla_losses_against_hand_values():
     logits = torch.tensor([0.0, 2.0])
     # lsgan G loss: mean squared distance of D(fake) to the real label, no 1/2 (the official MSELoss)

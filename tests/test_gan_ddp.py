@@ -1,5 +1,6 @@
 """``trainer.strategy=ddp`` with two real CPU processes (gloo): the GAN's toggled optimizers need DDP to find
-unused parameters, which genlab.build picks for it; pictures and the W&B run come from rank zero only."""
+unused parameters, which genlab.build picks for it; pictures and the W&B run come from rank zero only. The run
+starts from an empty cache: the MNIST classifier is trained once, before the ranks start."""
 
 from __future__ import annotations
 
@@ -9,18 +10,20 @@ import pytest
 
 from lightning_modules.gan import GAN
 from tests.conftest import FAST
-from tests.gan_fixtures import tiny_classifier  # noqa: F401 - fixture
+from tests.helpers import TINY_CLASSIFIER_ARGS, fresh_machine
 from tests.wandb_offline import read_offline_run
 
 
 @pytest.mark.slow
-def test_gan_trains_validates_and_tests_under_two_process_ddp(cli, tmp_path, tiny_classifier):  # noqa: F811
+def test_gan_trains_validates_and_tests_under_two_process_ddp_from_an_empty_cache(cli, tmp_path, data_dir):
     run_dir = tmp_path / "ddp"
     done = cli("train.py", "experiment=gan_mnist", "model.ngf=8", "model.ndf=8", "data.batch_size=16", *FAST,
                "trainer.devices=2", "trainer.strategy=ddp", "trainer.limit_train_batches=2",
                "trainer.limit_val_batches=1", "trainer.limit_test_batches=1", "eval.num_samples=32",
-               f"eval.classifier_ckpt={tiny_classifier}", f"run_dir={run_dir}", timeout=400)
+               *TINY_CLASSIFIER_ARGS, f"run_dir={run_dir}", env=fresh_machine(tmp_path), timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("genlab: training the MNIST classifier") == 1
+    assert len(list((tmp_path / "cache").glob("mnist_classifier-*.pt"))) == 1
     assert "distributed_backend=gloo" in done.stderr and "Starting with 2 processes" in done.stderr
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1
     history = read_offline_run(run_dir)

@@ -14,6 +14,7 @@ from genlab.build import build_datamodule, build_model, build_trainer
 from genlab.checkpoints import read_checkpoint_config
 from genlab.config import compose, compose_from_saved
 from genlab.errors import ConfigError
+from genlab.prepare import prepare
 from genlab.train import train
 from tests.conftest import FAST
 from tests.gan_fixtures import tiny_classifier  # noqa: F401 - fixture
@@ -127,6 +128,7 @@ def test_generator_step_leaves_d_alone_and_discriminator_step_leaves_g_alone(tmp
                    f"eval.classifier_ckpt={tiny_classifier}"])
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
+    prepare(cfg, model)
     probe = StepProbe()
     build_trainer(cfg, tmp_path, None, [probe], model).fit(model, datamodule=datamodule)
     labels = [e["label"] for e in probe.events]

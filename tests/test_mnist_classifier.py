@@ -1,6 +1,9 @@
 """The FID feature classifier: seeded training, the config-keyed cache, and clear errors."""
 
 import importlib.util
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -61,8 +64,34 @@ def test_missing_or_corrupt_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_bad_config_is_a_clear_error(capsys):
-    with pytest.raises(ConfigError, match="classifier epochs=0: must be >= 1"):
+    with pytest.raises(ConfigError, match="classifier.epochs=0: must be >= 1"):
         parse_config(["epochs=0"])
     assert run_cli(train_classifier_script.main, "", ["epoch=2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Did you mean: 'epochs'?" in err
+
+
+@pytest.mark.slow
+def test_processes_that_need_the_classifier_at_once_train_it_once(tmp_path, data_dir):
+    """As torchrun's ranks do: several processes reach an empty cache together; one trains, the others wait."""
+    args = [f"{k}={v}" for k, v in (("channels", "[4,8]"), ("num_features", 16), ("train_size", 512), ("epochs", 1))]
+    procs = [subprocess.Popen([sys.executable, str(REPO / "scripts" / "train_classifier.py"), *args,
+                               f"cache_dir={tmp_path}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)}) for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert sum(out.count("training the MNIST classifier") for pair in outputs for out in pair) == 1
+    named = {line for out, _ in outputs for line in out.splitlines() if line.startswith("classifier: ")}
+    assert len(named) == 1  # both name the same checkpoint
+    assert len(list(tmp_path.glob("mnist_classifier-*.pt"))) == 1
+
+
+def test_a_run_without_classifier_keys_prepares_the_default_classifier(monkeypatch, tmp_path):
+    """The GAN experiments' classifier is the default config's, cached where scripts/train_classifier.py puts it
+    (training it takes minutes on a CPU, so the end-to-end tests use a tiny one through the same path)."""
+    from genlab.config import compose, typed
+
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))
+    for experiment in ("gan_mnist", "mlp_gan_mnist"):
+        classifier = typed(compose([f"experiment={experiment}"]).eval, "eval").classifier
+        assert classifier == ClassifierConfig() and cached_path(classifier) == cached_path(ClassifierConfig())

@@ -60,6 +60,7 @@ def test_evaluate_writes_elbo_iw_likelihood_and_active_units(trained_run, cli):
     assert 0 < metrics["test/nll_iw"] <= metrics["test/neg_elbo"]  # log p(x) >= IW bound >= ELBO
     assert metrics["test/neg_elbo"] == pytest.approx(metrics["test/recon"] + metrics["test/kl"], rel=1e-5)
     assert metrics["test/active_units"] in (0, 1, 2)
+    assert metrics["test/iw_samples"] == 100  # the k behind test/nll_iw is part of the record
     # seeded samples on a fixed binarization: evaluating again gives the same numbers
     again = evaluate(ckpt, ["eval.iw_samples=100", "eval.iw_chunk=30"])
     assert again == pytest.approx(metrics, rel=1e-6)

@@ -287,9 +287,32 @@ def to_yaml(cfg: DictConfig) -> str:
     return OmegaConf.to_yaml(OmegaConf.create(to_saved(cfg)))
 
 
-def describe(config_dir: Path = CONFIG_DIR) -> str:
-    """The ``--help`` text: experiments, group options and every key with its default."""
-    lines = ["experiments: " + ", ".join(list_experiments(config_dir)), ""]
+def _flat(values: dict, prefix: str) -> list[str]:
+    out = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out += _flat(value, f"{prefix}{key}.")
+        elif key != "name" or prefix.count(".") > 1:
+            out.append(f"{prefix}{key}={value!r}")
+    return out
+
+
+def describe(args: list[str] | None = None, config_dir: Path = CONFIG_DIR) -> str:
+    """The ``--help`` text. With ``experiment=NAME`` (and any overrides) in ``args``: every key with the value
+    that run would use; without: experiments, group options and every key with its schema default."""
+    args = [a for a in args or [] if not a.startswith("-")]
+    if any(a.startswith("experiment=") for a in args):
+        cfg = compose(args, config_dir)
+        lines = [f"experiment {cfg.experiment}: the values this run would use; change any with group.key=value",
+                 "(--cfg prints them as YAML and exits)", "",
+                 f"top-level keys: seed={cfg.seed} run_dir={cfg.run_dir} (None: runs/<experiment>/<time>-<id>) "
+                 f"ckpt={cfg.ckpt} (resume)"]
+        for group in GROUPS:
+            lines += ["", f"{group}: {cfg.choices[group]} (other options: {', '.join(_options(group, config_dir))})",
+                      "  " + " ".join(_flat(OmegaConf.to_container(cfg[group], resolve=True), f"{group}."))]
+        return "\n".join(lines)
+    lines = ["experiments: " + ", ".join(list_experiments(config_dir)),
+             "add experiment=NAME to --help to see the values that experiment uses; --cfg prints them as YAML", ""]
     lines.append("top-level keys: experiment=NAME seed=INT (42) run_dir=PATH (runs/<experiment>/<time>-<id>) "
                  "ckpt=PATH (resume)")
     for group in GROUPS:
@@ -301,8 +324,7 @@ def describe(config_dir: Path = CONFIG_DIR) -> str:
             schemas = {n: c.Config for n, c in sorted(registry.registry(OPEN_GROUPS[group]).items())}
         for label, schema in schemas.items():
             defaults = OmegaConf.to_container(OmegaConf.structured(schema))
-            keys = " ".join(f"{group}.{k}={v!r}" for k, v in defaults.items() if k != "name")
-            lines.append(f"  [{label}] {keys}")
+            lines.append(f"  [{label}] {' '.join(_flat(defaults, f'{group}.'))}")
     return "\n".join(lines)
 
 

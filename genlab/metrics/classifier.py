@@ -3,27 +3,32 @@
 The checkpoint is cached under ``$GENLAB_CACHE_DIR`` (default ``~/.cache/genlab``) in a file named after a
 hash of the training config, so every project sharing a config shares one network and its metrics are
 comparable. Training is seeded and single-process: a config always gives the same network on one machine.
+``ensure_classifier`` holds a file lock beside the checkpoint while it trains, so of the processes that need it
+at once (DDP ranks started by Lightning or torchrun, several runs) one trains and the others wait, then load.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import pickle
+import sys
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+from tqdm.auto import tqdm
 
 from datamodules.mnist import MNISTConfig, load_mnist_tensors
-from genlab.config.schema import check
+from genlab.config.schema import ClassifierConfig
 from genlab.errors import CheckpointError, ConfigError
 from lightning_modules.nets.mnist_classifier import MNISTClassifier
 
@@ -32,35 +37,13 @@ CACHE_ENV = "GENLAB_CACHE_DIR"
 FORMAT_VERSION = 1
 
 
-@dataclass
-class ClassifierConfig:
-    channels: list[int] = field(default_factory=lambda: [32, 64])
-    num_features: int = 128
-    dropout: float = 0.25
-    epochs: int = 3
-    batch_size: int = 128
-    lr: float = 1e-3
-    train_size: int = 60000  # the first N training images; fewer make a quick, weaker classifier for tests
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        check(len(self.channels) == 2 and all(c >= 1 for c in self.channels), "channels", self.channels,
-              "must be two positive conv widths")
-        check(self.num_features >= 1, "num_features", self.num_features, "must be >= 1")
-        check(0 <= self.dropout < 1, "dropout", self.dropout, "must be in [0, 1)")
-        check(self.epochs >= 1, "epochs", self.epochs, "must be >= 1")
-        check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
-        check(self.lr > 0, "lr", self.lr, "must be > 0")
-        check(1 <= self.train_size <= 60000, "train_size", self.train_size, "must be in 1..60000")
-
-
 def parse_config(args: list[str]) -> ClassifierConfig:
     """``key=value`` overrides of the default ClassifierConfig; one-line ConfigError for a bad key or value."""
     try:
         node = OmegaConf.merge(OmegaConf.structured(ClassifierConfig), OmegaConf.from_dotlist(args))
         return OmegaConf.to_object(node)
-    except ConfigError as e:
-        raise ConfigError(f"classifier {e}") from None
+    except ConfigError:
+        raise
     except OmegaConfBaseException as e:
         valid = ", ".join(f"{k}={v!r}" for k, v in asdict(ClassifierConfig()).items())
         raise ConfigError(f"{str(e).splitlines()[0]}; valid keys (defaults): {valid}") from None
@@ -112,10 +95,13 @@ def train_classifier(cfg: ClassifierConfig, data_root: str | Path | None = None,
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     order = torch.Generator().manual_seed(cfg.seed)
     start = time.time()
+    batches = -(-len(labels) // cfg.batch_size)
     for epoch in range(cfg.epochs):
         net.train()
         perm = torch.randperm(len(labels), generator=order)
-        for i in range(0, len(labels), cfg.batch_size):
+        # a bar on terminals only: a log file gets the one line per epoch below
+        for i in tqdm(range(0, len(labels), cfg.batch_size), total=batches, leave=False, unit="batch",
+                      desc=f"classifier epoch {epoch + 1}/{cfg.epochs}", disable=not sys.stderr.isatty()):
             idx = perm[i:i + cfg.batch_size]
             loss = F.cross_entropy(net(_as_input(images[idx])), labels[idx])
             optimizer.zero_grad(set_to_none=True)
@@ -160,11 +146,23 @@ def load_classifier(path: str | Path) -> tuple[MNISTClassifier, dict]:
 
 def ensure_classifier(cfg: ClassifierConfig | None = None, cache_dir: str | Path | None = None,
                       data_root: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
-    """The cached checkpoint of ``cfg`` (default config if None), trained and written first if missing."""
+    """The cached checkpoint of ``cfg`` (default config if None), trained and written first if missing.
+
+    A file lock (not a process-group barrier: there is none before ``trainer.fit``, and torchrun's ranks all
+    get here at once) makes one process train while the others block, then find the file and load it."""
     cfg = cfg or ClassifierConfig()
     path = cached_path(cfg, cache_dir)
-    if not path.is_file():
-        log(f"training the MNIST feature classifier once; it is cached at {path}")
-        net, acc = train_classifier(cfg, data_root, log)
-        save_classifier(net, cfg, acc, path)
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not path.is_file():
+                log(f"genlab: training the MNIST classifier behind FID/KID/IS once ({cfg.epochs} epochs on "
+                    f"{cfg.train_size} images); cached at {path}")
+                net, acc = train_classifier(cfg, data_root, log)
+                save_classifier(net, cfg, acc, path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return path

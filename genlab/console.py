@@ -1,0 +1,80 @@
+"""What a run prints: progress bars on terminals, one line per epoch elsewhere, and none of the library
+chatter that is not the user's business."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import warnings
+
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import ProgressBar
+from pytorch_lightning.utilities import rank_zero_only
+
+# Messages that say nothing about the user's run: Lightning's advertising tips (litlogger, litmodels), a
+# deprecation inside Lightning's own _pytree helper, the "checkpoint directory exists" warning that every resume
+# into its own run folder triggers, and the short-epoch logging hint (genlab also logs epoch means of the
+# training terms, so short runs have curves anyway).
+NOISE = (r"💡 Tip:", r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+         r"Checkpoint directory .* exists and is not empty",
+         r"The number of training batches .* is smaller than the logging interval")
+_NOISE_RE = re.compile("|".join(f"(?:{p})" for p in NOISE))
+
+
+class _DropNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _NOISE_RE.search(record.getMessage())
+
+
+def quiet() -> None:
+    """Silence ``NOISE`` in Lightning's log and in Python warnings (idempotent; each DDP process calls it)."""
+    for name in ("pytorch_lightning", "lightning_fabric", "lightning.pytorch"):
+        for handler_owner in (logging.getLogger(name), logging.getLogger(f"{name}.utilities.rank_zero")):
+            if not any(isinstance(f, _DropNoise) for f in handler_owner.filters):
+                handler_owner.addFilter(_DropNoise())
+    for pattern in NOISE:
+        warnings.filterwarnings("ignore", message=f".*{pattern}")
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+class EpochLines(ProgressBar):
+    """Lightning's progress-bar slot filled with one line per finished epoch (for logs and pipes, where a bar's
+    carriage returns become hundreds of lines): epoch, batches, seconds and the progress-bar metrics."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._enabled = True
+        self._start, self._batches = 0.0, 0
+
+    def disable(self) -> None:
+        self._enabled = False
+
+    def enable(self) -> None:
+        self._enabled = True
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start, self._batches = time.monotonic(), 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self._batches += 1
+
+    @rank_zero_only
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self._enabled:
+            return
+        metrics = {k: v for k, v in self.get_metrics(trainer, pl_module).items() if k != "v_num"}
+        shown = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
+        total = f"/{trainer.max_epochs}" if trainer.max_epochs and trainer.max_epochs > 0 else ""
+        seconds = time.monotonic() - self._start
+        print(f"epoch {trainer.current_epoch + 1}{total}: {self._batches} batches in {seconds:.1f} s {shown}".rstrip(),
+              flush=True)
+
+
+def progress_callbacks(enable_progress_bar: bool | None) -> list[ProgressBar]:
+    """Lightning's own bar on a terminal; ``EpochLines`` elsewhere; nothing when bars were switched off."""
+    return [EpochLines()] if enable_progress_bar is not False and not is_terminal() else []

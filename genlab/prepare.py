@@ -1,0 +1,34 @@
+"""One-off preparation a run needs before Lightning starts: the runner prepares, models only train.
+
+Today that is the MNIST classifier behind the GAN's sample metrics. It must be ready before ``trainer.fit``:
+Lightning's validation and test hooks run under inference mode, where nothing can be trained.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytorch_lightning as pl
+from omegaconf import DictConfig
+
+from genlab.config import typed
+from genlab.metrics.classifier import ensure_classifier, load_classifier
+
+
+def _say(line: str) -> None:
+    # every process that trains says so (under torchrun that need not be rank zero)
+    print(line, file=sys.stderr, flush=True)
+
+
+def classifier_path(cfg: DictConfig) -> Path:
+    """``eval.classifier_ckpt``, else the cached classifier of ``eval.classifier``, trained first if missing."""
+    if cfg.eval.classifier_ckpt:
+        return Path(cfg.eval.classifier_ckpt)
+    return ensure_classifier(typed(cfg.eval, "eval").classifier, data_root=cfg.data.get("root"), log=_say)
+
+
+def prepare(cfg: DictConfig, model: pl.LightningModule) -> None:
+    """Hand ``model`` what it declares it needs (``needs_classifier``), made or loaded here."""
+    if getattr(model, "needs_classifier", False):
+        model.set_classifier(load_classifier(classifier_path(cfg))[0])
