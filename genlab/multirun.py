@@ -50,7 +50,8 @@ def split_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
         elif arg.startswith("--") and sep:
             rest.append(arg[2:])
         elif arg.startswith("--"):
-            raise ConfigError(f"unknown option {arg!r}; options: --cfg --multirun --jobs N --launcher NAME (see --help)")
+            raise ConfigError(f"unknown option {arg!r}; options: --cfg --multirun --jobs N --launcher NAME "
+                              "(see --help)")
         else:
             rest.append(arg)
         i += 1
