@@ -121,6 +121,7 @@ def test_bad_input_is_one_line_exit_2_and_touches_nothing(workspace, name):
 def test_bad_input_family_is_one_line_exit_2_and_touches_nothing(workspace, name, monkeypatch, capsys):
     script, args, word = FAMILY[name]
     monkeypatch.chdir(workspace)
+    monkeypatch.setenv("GENLAB_TEST_SECRET", SECRET)  # the workspace run's saved config refers to it
     before = tree_checksums(workspace)
     spec = importlib.util.spec_from_file_location(f"script_{script[:-3]}", REPO / "scripts" / script)
     module = importlib.util.module_from_spec(spec)
