@@ -6,6 +6,7 @@ The one config-load point of the project. Every failure becomes a one-line ``Con
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 from typing import Any
 
@@ -135,10 +136,22 @@ def typed(node: DictConfig, group: str = "") -> Any:
         raise _explain(e, group, node) from None
 
 
+def non_finite_keys(values: Any, prefix: str) -> list[str]:
+    """Dotted keys under ``prefix`` whose value is a float NaN or infinity (``model.lr=inf``)."""
+    if isinstance(values, dict):
+        return [k for key, v in values.items() for k in non_finite_keys(v, f"{prefix}.{key}")]
+    if isinstance(values, list):
+        return [k for i, v in enumerate(values) for k in non_finite_keys(v, f"{prefix}.{i}")]
+    return [prefix] if isinstance(values, float) and not math.isfinite(values) else []
+
+
 def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
     cfg = OmegaConf.create({**top, **groups})
     for group in GROUPS:
         typed(cfg[group], group)
+        bad = non_finite_keys(OmegaConf.to_container(cfg[group], resolve=True), group)
+        if bad:
+            raise ConfigError(f"{bad[0]}={OmegaConf.select(cfg, bad[0])}: must be a finite number")
     try:
         cfg.seed = int(cfg.seed)
     except (TypeError, ValueError):

@@ -8,6 +8,7 @@ one-line ``ConfigError``s naming the key.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +49,7 @@ class ModelConfig:
     lr: float = 1e-3
 
     def __post_init__(self) -> None:
-        check(self.lr > 0, "lr", self.lr, "must be > 0")
+        check(math.isfinite(self.lr) and self.lr > 0, "lr", self.lr, "must be a finite number > 0")
 
 
 @dataclass
@@ -131,6 +132,22 @@ class CallbacksConfig:
         check(self.image_every_n_steps >= 0, "image_every_n_steps", self.image_every_n_steps, "must be >= 0")
 
 
+@dataclass
+class CheckpointConfig:
+    """When ``last.ckpt`` is rewritten besides every epoch end and a stopping signal (0 turns a trigger off).
+
+    The best-model file follows ``callbacks.monitor``; these keys bound what a crash (kill -9, power loss) can cost.
+    """
+
+    every_n_steps: int = 0  # training batches between saves
+    every_minutes: float = 15.0  # minutes of training between saves
+
+    def __post_init__(self) -> None:
+        check(self.every_n_steps >= 0, "every_n_steps", self.every_n_steps, "must be >= 0 (0: off)")
+        check(math.isfinite(self.every_minutes) and self.every_minutes >= 0, "every_minutes", self.every_minutes,
+              "must be a finite number >= 0 (0: off)")
+
+
 FEATURE_SPACES = ("auto", "classifier", "inception", "inception_torchscript", "pixels")
 
 
@@ -174,8 +191,10 @@ FIXED_GROUPS: dict[str, type] = {
     "logger": LoggerConfig,
     "callbacks": CallbacksConfig,
     "eval": EvalConfig,
+    "checkpoint": CheckpointConfig,
 }
 OPEN_GROUPS = {"data": "data", "model": "model"}  # group -> registry kind
 GROUPS = ("data", "model", *FIXED_GROUPS)
-DEFAULT_CHOICES = {"trainer": "default", "logger": "wandb", "callbacks": "default", "eval": "default"}
+DEFAULT_CHOICES = {"trainer": "default", "logger": "wandb", "callbacks": "default", "eval": "default",
+                   "checkpoint": "default"}
 TOP_LEVEL = {"experiment": str, "seed": int, "run_dir": str, "ckpt": str}
