@@ -89,8 +89,10 @@ class ResumableLoader(DataLoader):
 
     def __init__(self, dataset: Dataset, batch_size: int, seed: int, **kwargs):
         self.resumable_sampler = ResumableSampler(len(dataset), seed)
+        # its own generator: DataLoader draws a worker base seed at every iter(), which would otherwise advance
+        # the process-wide generator at each epoch start (models' noise and dropout draw from it)
         super().__init__(SeededItems(dataset, seed), batch_size=batch_size, sampler=self.resumable_sampler,
-                         **kwargs)
+                         generator=torch.Generator().manual_seed(seed), **kwargs)
         self._yielded = 0
 
     def __iter__(self):
