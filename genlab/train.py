@@ -25,7 +25,7 @@ from genlab.checkpoints import (
     read_checkpoint_config,
     run_dir_of,
 )
-from genlab.errors import ConfigError, RunDirError, RunInterrupted
+from genlab.errors import ConfigError, RunInterrupted
 from genlab.rundir import (
     RUN_DIR_ENV,
     WANDB_ID_ENV,
@@ -105,24 +105,21 @@ def refuse_changed_overrides(cfg: DictConfig, saved: dict, ckpt: str | Path) -> 
 
 def plan_run(cfg: DictConfig) -> tuple[Path, str | None]:
     """The run folder and the checkpoint to resume (None: a fresh run), refusing a folder that holds another run.
-    Reads only. ``ckpt=auto`` resumes the latest checkpoint of the run folder, or starts fresh if it has none."""
+    Reads only. ``ckpt=auto`` resumes the latest checkpoint of the run folder, or starts fresh if it has none; a
+    checkpoint resumes in its own folder unless ``run_dir`` names another one, which must not hold a run."""
     if cfg.ckpt == "auto":
         if not cfg.run_dir and not os.environ.get(RUN_DIR_ENV) and not shared_id():
             raise ConfigError("ckpt=auto needs run_dir=PATH: the run folder whose latest checkpoint to resume")
         run_dir = choose_run_dir(cfg.experiment, cfg.run_dir)
         latest = latest_checkpoint(run_dir)
         return run_dir, str(latest) if latest else None
-    if cfg.ckpt:
-        run_dir = run_dir_of(cfg.ckpt)
-        if cfg.run_dir and Path(cfg.run_dir).resolve() != run_dir:
-            raise RunDirError(f"a resumed run continues in the folder of its checkpoint ({run_dir}), not run_dir="
-                              f"{cfg.run_dir}; to branch off, copy the checkpoint to {cfg.run_dir}/checkpoints/ and "
-                              "resume that copy")
-        return run_dir, str(cfg.ckpt)
+    if cfg.ckpt and not (cfg.run_dir and Path(cfg.run_dir).resolve() != run_dir_of(cfg.ckpt)):
+        return run_dir_of(cfg.ckpt), str(cfg.ckpt)
+    # a new run: fresh, or branching off a checkpoint into another folder (a new W&B run too)
     run_dir = choose_run_dir(cfg.experiment, cfg.run_dir)
     if rank_zero_only.rank == 0 and not os.environ.get(RUN_DIR_ENV):
         refuse_taken(run_dir)
-    return run_dir, None
+    return run_dir, str(cfg.ckpt) if cfg.ckpt else None
 
 
 def train(cfg: DictConfig) -> TrainResult:
@@ -146,7 +143,9 @@ def train(cfg: DictConfig) -> TrainResult:
             check_fits(ckpt, model)
     config = saved_config(cfg, run_dir)
     # the other DDP ranks that Lightning starts run train() too, inside the folder rank 0 has claimed
-    lock = claimed(run_dir, fresh=not ckpt and cfg.ckpt != "auto") if rank_zero else contextlib.nullcontext()
+    branching = bool(ckpt) and run_dir.resolve() != run_dir_of(ckpt)
+    fresh = (not ckpt and cfg.ckpt != "auto") or branching
+    lock = claimed(run_dir, fresh=fresh) if rank_zero else contextlib.nullcontext()
     with lock:
         run_id = run_id_for(run_dir)
         if rank_zero:

@@ -19,13 +19,12 @@ def main(args: list[str]) -> None:
     experiment, _ = pop_arg(args, "experiment")
     ckpt, _ = pop_arg(args, "ckpt")
     if ckpt and not experiment:
-        run_dir, _ = pop_arg(args, "run_dir")
+        run_dir, _ = pop_arg(args, "run_dir")  # kept in args: it is also a config key
         source = latest_checkpoint(run_dir) if ckpt == "auto" and run_dir else ckpt
         if source in (None, "auto"):
             raise CheckpointError(f"ckpt=auto found no checkpoint under {run_dir or 'run_dir (not given)'}"
                                   "/checkpoints; pass experiment=NAME too, to start the run when none exists yet")
-        # the saved run_dir names the folder the checkpoint was written in, not where it is now
-        cfg = compose_from_saved({**read_checkpoint_config(source), "run_dir": None}, args)
+        cfg = compose_from_saved(read_checkpoint_config(source), args)
     else:
         cfg = compose(args)
     result = train(cfg)

@@ -24,7 +24,8 @@ TINY_RUNS = {
     "ae": ["experiment=ae_mnist", "data.batch_size=16", "trainer.limit_train_batches=6", *QUIET],
     "vae": ["experiment=vae_mnist", "model.hidden=[64]", "data.batch_size=16", "trainer.limit_train_batches=6",
             *QUIET],
-    "gan": ["experiment=mlp_gan_mnist", "model.g_hidden=[64,128]", "model.d_hidden=[64]", "data.batch_size=16", "trainer.limit_train_batches=6",
+    "gan": ["experiment=mlp_gan_mnist", "model.g_hidden=[64,128]", "model.d_hidden=[64]", "data.batch_size=16",
+            "trainer.limit_train_batches=6",
             "callbacks.monitor=null", *QUIET, "trainer.limit_val_batches=0"],  # no FID classifier to train
     "cyclegan": ["experiment=cyclegan_monet_small", "data.load_size=36", "data.crop_size=32", "data.num_workers=0",
                  "model.ngf=8", "model.ndf=8", "model.n_blocks=1", "model.n_epochs=1", "model.n_epochs_decay=1",

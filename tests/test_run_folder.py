@@ -34,7 +34,8 @@ def test_a_new_run_into_an_existing_runs_folder_is_refused_and_changes_nothing(f
 
 def test_a_start_that_fails_validation_leaves_the_folder_untouched(finished):
     before = fingerprint(finished)
-    refused = train(f"ckpt={finished / 'checkpoints' / 'last.ckpt'}", "data.batch_size=7")
+    refused = train(f"ckpt={finished / 'checkpoints' / 'last.ckpt'}", "data.batch_size=7",
+                    env={"GENLAB_TEST_SECRET": SECRET})
     assert refused.returncode == 2 and "data.batch_size=7" in error_line(refused.stderr)
     assert fingerprint(finished) == before
 

@@ -207,7 +207,8 @@ def compose_from_saved(saved: dict, args: list[str]) -> DictConfig:
     for group in GROUPS:
         section = dict(saved.get(group) or {})
         groups[group] = _build_group(group, [section], [d for d in dotlist if d.split(".")[0] == group])
-    top_values = {k: saved.get(k) for k in TOP_LEVEL}
+    # the saved run_dir names the folder the run was written in, not where its checkpoint is now
+    top_values = {k: None if k == "run_dir" else saved.get(k) for k in TOP_LEVEL}
     top_values.update(top)
     cfg = _finish(top_values, groups)
     OmegaConf.set_struct(cfg, False)
