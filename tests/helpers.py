@@ -61,7 +61,15 @@ def weights(ckpt: Path) -> dict[str, torch.Tensor]:
     return torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
 
 
+def counters(ckpt: Path) -> tuple[int, int, int]:
+    """(epoch, optimizer steps, batches trained: the W&B step axis) of a checkpoint."""
+    c = torch.load(ckpt, map_location="cpu", weights_only=True)
+    return c["epoch"], c["global_step"], c["loops"]["fit_loop"]["epoch_loop.state_dict"]["_batches_that_stepped"]
+
+
 def assert_identical_weights(a: Path, b: Path) -> None:
+    """Same weights bit for bit, and the same counters (Lightning's restart must not leave one a batch ahead)."""
+    assert counters(a) == counters(b)
     wa, wb = weights(a), weights(b)
     assert wa.keys() == wb.keys()
     differ = [k for k in wa if not torch.equal(wa[k], wb[k])]
