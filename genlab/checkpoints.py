@@ -145,7 +145,7 @@ def _set_rng_states(states: dict) -> None:
 class RandomState(pl.Callback):
     """Keeps the process-wide random generators (Python, NumPy, torch, CUDA) in every checkpoint and restores them
     just before the first training batch after a resume, so dropout, sampled noise and reparametrization draws
-    continue the stream a straight run would have used (Lightning saves none of them)."""
+    continue the stream a straight run would have used (Lightning saves none of them). Exact for one process."""
 
     def __init__(self):
         self._pending: dict | None = None
@@ -157,9 +157,10 @@ class RandomState(pl.Callback):
         self._pending = state_dict["rng"]
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if self._pending is not None:
+        # only rank 0's states are in the file: under DDP every rank keeps its own (rank-offset) stream instead
+        if self._pending is not None and trainer.world_size == 1:
             _set_rng_states(self._pending)
-            self._pending = None
+        self._pending = None
 
 
 class LatestCheckpoint(Checkpoint):
