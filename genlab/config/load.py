@@ -225,7 +225,7 @@ def describe(config_dir: Path = CONFIG_DIR) -> str:
     """The ``--help`` text: experiments, group options and every key with its default."""
     lines = ["experiments: " + ", ".join(list_experiments(config_dir)), ""]
     lines.append("top-level keys: experiment=NAME seed=INT (42) run_dir=PATH (runs/<experiment>/<time>-<id>) "
-                 "ckpt=PATH (resume)")
+                 "ckpt=PATH|auto (resume a checkpoint, or the latest one of run_dir)")
     for group in GROUPS:
         lines.append("")
         lines.append(f"{group} (choose with {group}=OPTION): {', '.join(_options(group, config_dir))}")
