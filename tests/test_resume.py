@@ -104,3 +104,14 @@ def test_overrides_a_resume_cannot_apply_are_refused_before_anything_is_written(
     assert refused.returncode == 2
     assert "model.lr=0.5" in error_line(refused.stderr)
     assert fingerprint(run_dir) == before
+
+
+def test_slurm_requeue_signal_saves_and_exits_like_sigterm(tmp_path, data_dir):
+    run_dir = tmp_path / "run"
+    proc = start_train(*LONG_AE, f"run_dir={run_dir}")
+    wait_for_file(run_dir / "checkpoints" / "last.ckpt", proc)
+    proc.send_signal(signal.SIGUSR1)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGUSR1, stderr[-3000:]
+    assert "stopped by SIGUSR1" in error_line(stderr)
+    assert 5 <= torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] < 300
