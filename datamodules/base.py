@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
 
 @dataclass(frozen=True)
 class DataInfo:
@@ -22,3 +25,95 @@ def resolve_root(root: str | None) -> Path:
         return Path(root).expanduser()
     env = os.environ.get("GENLAB_DATA_DIR")
     return Path(env).expanduser() if env else Path("data")
+
+
+def _item_seed(seed: int, epoch: int, index: int) -> int:
+    """One seed per (run seed, epoch, item), mixed so that neighbouring items get unrelated streams."""
+    return (seed * 1_000_003 + epoch * 7_919 + index) * 2_654_435_761 % (2**63)
+
+
+class SeededItems(Dataset):
+    """A training set whose random per-item transforms (crops, flips, binarization, the random B of CycleGAN)
+    draw from a generator seeded by (seed, epoch, index) instead of the process-wide one.
+
+    Item randomness then does not depend on which process or worker loads the item, on Lightning's batch
+    prefetching, or on where a run was stopped and resumed: an exact resume needs all three. Items are
+    requested as ``(epoch, index)`` by ``ResumableSampler``.
+    """
+
+    def __init__(self, dataset: Dataset, seed: int):
+        self.dataset, self.seed = dataset, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: int | tuple[int, int]):
+        if isinstance(key, int):  # a plain index, as other readers of the set ask: the usual process-wide draws
+            return self.dataset[key]
+        epoch, index = key
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(_item_seed(self.seed, epoch, index))
+            return self.dataset[index]
+
+
+class ResumableSampler(Sampler):
+    """A shuffled order that is a function of (seed, epoch) alone, and can start part-way through an epoch.
+
+    Lightning calls ``set_epoch`` at every epoch start; ``skip`` makes the next pass start after the items a
+    stopped run had already trained on.
+    """
+
+    def __init__(self, size: int, seed: int):
+        self.size, self.seed, self.epoch, self.skip = size, seed, 0, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self):
+        epoch, skip, self.skip = self.epoch, self.skip, 0
+        order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed + epoch)).tolist()
+        for index in order[skip:]:
+            yield epoch, index
+
+
+class ResumableLoader(DataLoader):
+    """A training loader Lightning can save and restore mid-epoch: it calls ``state_dict``/``load_state_dict`` on
+    loaders that have them and keeps the result in the checkpoint's loop state.
+
+    The position saved is the number of batches handed out this epoch; Lightning fetches a sized loader without
+    prefetching, so that is the number the training loop has consumed.
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int, seed: int, **kwargs):
+        self.resumable_sampler = ResumableSampler(len(dataset), seed)
+        # its own generator: DataLoader draws a worker base seed at every iter(), which would otherwise advance
+        # the process-wide generator at each epoch start (models' noise and dropout draw from it)
+        super().__init__(SeededItems(dataset, seed), batch_size=batch_size, sampler=self.resumable_sampler,
+                         generator=torch.Generator().manual_seed(seed), **kwargs)
+        self._yielded = 0
+
+    def __iter__(self):
+        self._yielded = self.resumable_sampler.skip // self.batch_size
+        for batch in super().__iter__():
+            self._yielded += 1
+            yield batch
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.resumable_sampler.epoch, "batches": self._yielded}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.resumable_sampler.epoch = state["epoch"]
+        self.resumable_sampler.skip = state["batches"] * self.batch_size
+
+
+def train_loader(datamodule, dataset: Dataset, batch_size: int, shuffle: bool = True, **kwargs) -> DataLoader:
+    """The training loader: resumable and order-exact in one process; under DDP a plain shuffled loader, which
+    Lightning gives a ``DistributedSampler`` (mid-epoch resume then restarts the epoch's order)."""
+    trainer = getattr(datamodule, "trainer", None)
+    if shuffle and (trainer is None or trainer.world_size == 1):
+        # pl.seed_everything(cfg.seed) ran before the loaders were made, so this is the run's seed
+        return ResumableLoader(dataset, batch_size, seed=torch.initial_seed(), **kwargs)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, **kwargs)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, random_split
 from torchvision.datasets import MNIST
 
-from datamodules.base import DataInfo, resolve_root
+from datamodules.base import DataInfo, resolve_root, train_loader
 from genlab.config.schema import DataConfig, check, check_choice
 from genlab.errors import DataError
 
@@ -148,7 +148,8 @@ class MNISTDataModule(pl.LightningDataModule):
                           persistent_workers=self.cfg.num_workers > 0, drop_last=False)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, shuffle=True)
+        return train_loader(self, self.train_set, self.cfg.batch_size, num_workers=self.cfg.num_workers,
+                            persistent_workers=self.cfg.num_workers > 0)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_set, shuffle=False)

@@ -17,7 +17,7 @@ from pytorch_lightning.utilities import rank_zero_warn
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
-from datamodules.base import DataInfo, resolve_root
+from datamodules.base import DataInfo, resolve_root, train_loader
 from datamodules.image_files import list_images, load_rgb, unreadable
 from genlab.config.schema import DataConfig, check, check_choice
 from genlab.errors import DataError
@@ -170,8 +170,8 @@ class UnpairedDataModule(pl.LightningDataModule):
         self.test_set = UnalignedImages(*files["test"], eval_transform(c.crop_size), serial=True, mark_repeats=True)
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.train_set, batch_size=self.cfg.batch_size, shuffle=not self.cfg.serial,
-                          num_workers=self.cfg.num_workers, persistent_workers=self.cfg.num_workers > 0)
+        return train_loader(self, self.train_set, self.cfg.batch_size, shuffle=not self.cfg.serial,
+                            num_workers=self.cfg.num_workers, persistent_workers=self.cfg.num_workers > 0)
 
     def test_dataloader(self) -> DataLoader:
         return DataLoader(self.test_set, batch_size=self.cfg.test_batch_size, shuffle=False,

@@ -9,8 +9,9 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 
 from genlab import registry
-from genlab.checkpoints import SaveRunConfig
+from genlab.checkpoints import AtomicCheckpointIO, LatestCheckpoint, RandomState, SaveRunConfig
 from genlab.config import typed
+from genlab.divergence import DivergenceGuard
 
 
 def build_datamodule(cfg: DictConfig) -> pl.LightningDataModule:
@@ -23,13 +24,14 @@ def build_model(cfg: DictConfig, datamodule: pl.LightningDataModule) -> pl.Light
 
 
 def build_callbacks(cfg: DictConfig, run_dir: Path, saved_config: dict) -> list[Callback]:
-    cb = typed(cfg.callbacks, "callbacks")
-    callbacks: list[Callback] = [
-        ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best-epoch{epoch:03d}", monitor=cb.monitor,
-                        mode=cb.monitor_mode, save_top_k=cb.save_top_k, save_last=True,
-                        auto_insert_metric_name=False),
-        SaveRunConfig(saved_config),
-    ]
+    cb, ck = typed(cfg.callbacks, "callbacks"), typed(cfg.checkpoint, "checkpoint")
+    # the guard comes first: Lightning runs checkpoint callbacks last, so a diverged batch is never saved
+    callbacks: list[Callback] = [DivergenceGuard(), SaveRunConfig(saved_config), RandomState()]
+    if cb.monitor and cb.save_top_k != 0:
+        callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best-epoch{epoch:03d}",
+                                         monitor=cb.monitor, mode=cb.monitor_mode, save_top_k=cb.save_top_k,
+                                         save_last=False, auto_insert_metric_name=False))
+    callbacks.append(LatestCheckpoint(run_dir / "checkpoints", ck.every_n_steps, ck.every_minutes))
     callbacks += [registry.lookup("callback", name)(cb) for name in cb.images]
     return callbacks
 
@@ -53,4 +55,4 @@ def trainer_kwargs(cfg: DictConfig, model: pl.LightningModule | None = None) -> 
 def build_trainer(cfg: DictConfig, run_dir: Path, logger, callbacks: list[Callback],
                   model: pl.LightningModule | None = None) -> pl.Trainer:
     return pl.Trainer(default_root_dir=str(run_dir), logger=logger if logger is not None else False,
-                      callbacks=callbacks, **trainer_kwargs(cfg, model))
+                      callbacks=callbacks, plugins=[AtomicCheckpointIO()], **trainer_kwargs(cfg, model))

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import random
+import signal
+import tempfile
+import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
+from lightning_fabric.plugins.io import TorchCheckpointIO
+from pytorch_lightning.callbacks import Checkpoint
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from genlab.errors import CheckpointError
+from genlab.errors import CheckpointError, DivergenceError
 
 KEY = "genlab"
 
@@ -54,3 +63,155 @@ def check_same_model(saved: dict, model_name: str, path: str | Path) -> None:
         raise CheckpointError(f"checkpoint {path} holds a {saved_model!r} model but this run builds "
                               f"{model_name!r}; resume with the checkpoint alone (ckpt=PATH, no experiment) or "
                               "pick the matching experiment")
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    """The checkpoint of ``run_dir`` written last (``last.ckpt`` unless a best-model file is newer), or None."""
+    found = [p for p in (Path(run_dir) / "checkpoints").glob("*.ckpt") if p.is_file()]
+    return max(found, key=lambda p: (p.stat().st_mtime_ns, p.name == "last.ckpt")) if found else None
+
+
+def check_fits(path: str | Path, model: torch.nn.Module) -> None:
+    """Refuse a checkpoint whose weights do not fit ``model``, before anything of the run is written."""
+    state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint {path} does not fit this model ({str(e).splitlines()[0]}); resume with "
+                              "the checkpoint alone (ckpt=PATH) so its saved config is used") from None
+
+
+def non_finite_tensors(state_dict: dict) -> list[str]:
+    """Names of the floating-point tensors of ``state_dict`` holding a NaN or an infinity."""
+    return [k for k, v in state_dict.items()
+            if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes a checkpoint to a temporary file beside it, then renames it over the old one.
+
+    Lightning's default (``_atomic_save``) writes through fsspec, whose temporary file lives in ``$TMPDIR``: on
+    another filesystem the final move is a copy, and a kill during it leaves a truncated ``last.ckpt``. A rename
+    within one directory is atomic, so a reader sees the old checkpoint or the new one, never a part. Weights
+    with NaN or infinities are refused here, the one place every checkpoint passes through.
+    """
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        bad = non_finite_tensors(checkpoint.get("state_dict", {}))
+        if bad:
+            raise DivergenceError(f"not saving {path}: non-finite weights in {', '.join(bad[:3])}"
+                                  f"{' ...' if len(bad) > 3 else ''}")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; a checkpoint is an ordinary file
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _rng_states() -> dict:
+    """Every process-wide generator's state, in types ``torch.load(weights_only=True)`` reads back."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    states = {"python": random.getstate(), "torch": torch.get_rng_state(),
+              "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                        "has_gauss": int(has_gauss), "gauss": float(gauss)}}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_rng_states(states: dict) -> None:
+    random.setstate(states["python"])
+    n = states["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+class RandomState(pl.Callback):
+    """Keeps the process-wide random generators (Python, NumPy, torch, CUDA) in every checkpoint and restores them
+    just before the first training batch after a resume, so dropout, sampled noise and reparametrization draws
+    continue the stream a straight run would have used (Lightning saves none of them). Exact for one process."""
+
+    def __init__(self):
+        self._pending: dict | None = None
+
+    def state_dict(self) -> dict:
+        return {"rng": _rng_states()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self._pending = state_dict["rng"]
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        # only rank 0's states are in the file: under DDP every rank keeps its own (rank-offset) stream instead
+        if self._pending is not None and trainer.world_size == 1:
+            _set_rng_states(self._pending)
+        self._pending = None
+
+
+class LatestCheckpoint(Checkpoint):
+    """``last.ckpt`` always holds the latest state: written every ``every_n_steps`` batches, every
+    ``every_minutes`` of training, at every epoch end, and when a signal or Ctrl+C stops the run.
+
+    Lightning's ``ModelCheckpoint(save_last=True)`` writes ``last`` only together with a top-k file and takes one
+    trigger (steps, time or epochs); ``OnExceptionCheckpoint`` would also save after a divergence. This callback
+    keeps "latest" apart from "best" (``ModelCheckpoint`` still picks that). SLURM's requeue signal (SIGUSR1) is
+    turned into SIGTERM, so Lightning's signal connector stops every rank after the current batch.
+    """
+
+    def __init__(self, dirpath: Path, every_n_steps: int = 0, every_minutes: float = 0.0):
+        self.path = Path(dirpath) / "last.ckpt"
+        self.every_n_steps, self.every_minutes = every_n_steps, every_minutes
+        self.signum: int | None = None
+        self._last_save = time.monotonic()
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._last_save = time.monotonic()
+        if hasattr(signal, "SIGUSR1"):
+            previous = signal.getsignal(signal.SIGUSR1)
+
+            def requeue(signum, frame):
+                self.signum = signum
+                if callable(previous):  # Lightning's SLURM handler: save its own checkpoint, requeue the job
+                    previous(signum, frame)
+                signal.raise_signal(signal.SIGTERM)
+
+            signal.signal(signal.SIGUSR1, requeue)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if batch_idx + 1 >= trainer.num_training_batches:
+            return  # the epoch-end save follows, after this epoch's validation
+        batches = trainer.fit_loop.epoch_loop.batch_progress.total.ready
+        due = self.every_n_steps > 0 and batches % self.every_n_steps == 0
+        if self.every_minutes > 0:
+            # ranks' clocks differ: rank 0 decides, as ModelCheckpoint(train_time_interval) does
+            late = time.monotonic() - self._last_save >= self.every_minutes * 60
+            due = trainer.strategy.broadcast(due or late)
+        if due:
+            self.save(trainer)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.save(trainer)
+
+    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+        if isinstance(exception, SIGTERMException | KeyboardInterrupt):
+            self.signum = self.signum or signal.SIGTERM
+            self.save(trainer)
+
+    def save(self, trainer) -> None:
+        trainer.save_checkpoint(self.path)
+        self._last_save = time.monotonic()

@@ -1,6 +1,8 @@
 """Train an experiment: ``scripts/train.py experiment=NAME [group.key=value ...]``.
 
-Resume a run with ``scripts/train.py ckpt=runs/<experiment>/<run>/checkpoints/last.ckpt [overrides]``.
+Resume a run with ``scripts/train.py ckpt=runs/<experiment>/<run>/checkpoints/last.ckpt [overrides]``, or its
+latest checkpoint with ``scripts/train.py ckpt=auto run_dir=runs/<experiment>/<run>``; a resumed run continues in
+the folder its checkpoint is in.
 ``--help`` with ``experiment=NAME [overrides]`` lists the values that run would use; ``--cfg`` prints the
 composed config as YAML and exits without running.
 
@@ -14,11 +16,11 @@ import os
 import sys
 
 from genlab import compare, multirun
-from genlab.checkpoints import read_checkpoint_config
+from genlab.checkpoints import latest_checkpoint, read_checkpoint_config
 from genlab.cli import pop_arg, run_cli
 from genlab.config import compose, compose_from_saved
 from genlab.config.load import describe, to_yaml
-from genlab.errors import ConfigError
+from genlab.errors import CheckpointError, ConfigError
 from genlab.train import train
 
 
@@ -57,7 +59,15 @@ def main(args: list[str]) -> None:
     if os.environ.get("WANDB_SWEEP_ID") and experiment and not any(a.startswith("run_dir=") for a in args):
         # started by `wandb agent`: the run folder names the sweep
         args = [*args, f"run_dir={multirun.wandb_sweep_run_dir(experiment, os.environ['WANDB_SWEEP_ID'])}"]
-    cfg = compose_from_saved(read_checkpoint_config(ckpt), args) if ckpt and not experiment else compose(args)
+    if ckpt and not experiment:
+        run_dir, _ = pop_arg(args, "run_dir")  # kept in args: it is also a config key
+        source = latest_checkpoint(run_dir) if ckpt == "auto" and run_dir else ckpt
+        if source in (None, "auto"):
+            raise CheckpointError(f"ckpt=auto found no checkpoint under {run_dir or 'run_dir (not given)'}"
+                                  "/checkpoints; pass experiment=NAME too, to start the run when none exists yet")
+        cfg = compose_from_saved(read_checkpoint_config(source), args)
+    else:
+        cfg = compose(args)
     if print_only:
         print(to_yaml(cfg), end="")
         return

@@ -90,13 +90,13 @@ def adam_steps(optimizer_state: dict) -> int:
 
 def test_resume_continues_optimizers_and_stops_at_max_steps_in_batches(run, tmp_path):
     cfg, result = run
-    ckpt = result.run_dir / "checkpoints" / "last.ckpt"  # written after the first epoch: 3 batches
+    ckpt = result.run_dir / "checkpoints" / "last.ckpt"  # the latest state: max_steps stopped at 5 batches
     saved = torch.load(ckpt, map_location="cpu", weights_only=True)
-    assert [adam_steps(s) for s in saved["optimizer_states"]] == [3, 3 * cfg.model.d_steps]
+    assert [adam_steps(s) for s in saved["optimizer_states"]] == [5, 5 * cfg.model.d_steps]
     resumed_cfg = compose_from_saved(read_checkpoint_config(ckpt), [
         f"ckpt={ckpt}", "trainer.max_steps=7", f"run_dir={tmp_path / 'resumed'}", "logger.mode=disabled"])
     resumed = train(resumed_cfg).trainer
-    # 4 more batches: G's Adam continues from 3 steps to 7, D's from 6 to 14
+    # 2 more batches: G's Adam continues from 5 steps to 7, D's from 10 to 14
     assert [adam_steps(o.state_dict()) for o in resumed.optimizers] == [7, 7 * cfg.model.d_steps]
     assert resumed.global_step == 7 * (1 + cfg.model.d_steps)
 

@@ -7,7 +7,6 @@ import os
 import subprocess
 
 from genlab.config import compose
-from genlab.config.schema import TOP_LEVEL
 from tests.conftest import REPO
 
 SBATCH = REPO / "scripts" / "slurm" / "train.sbatch"
@@ -34,16 +33,14 @@ def test_sbatch_runs_one_train_process_per_task_with_a_config_that_composes(tmp_
     argv = (tmp_path / "args").read_text().splitlines()
     assert argv[:3] == ["--kill-on-bad-exit=1", ".venv/bin/python", "scripts/train.py"]
     args = argv[3:]
-    for expected in ("experiment=gan_mnist", "model.ngf=8", "run_dir=runs/slurm/genlab-1234", "resume=auto",
+    for expected in ("experiment=gan_mnist", "model.ngf=8", "run_dir=runs/slurm/genlab-1234", "ckpt=auto",
                      "trainer.strategy=ddp", "trainer.devices=4", "trainer.num_nodes=2", "trainer.accelerator=gpu"):
         assert expected in args
     # this machine has no GPU, which the accelerator check would rightly refuse; everything else must compose.
-    # resume= comes with run-folder resumption (resume=auto); it is composed once the loader knows the key.
-    cpu_args = [a.replace("trainer.accelerator=gpu", "trainer.accelerator=cpu") for a in args
-                if not a.startswith("resume=") or "resume" in TOP_LEVEL]
+    cpu_args = [a.replace("trainer.accelerator=gpu", "trainer.accelerator=cpu") for a in args]
     cfg = compose(cpu_args)
     assert (cfg.trainer.devices, cfg.trainer.num_nodes, cfg.trainer.strategy) == (4, 2, "ddp")
-    assert cfg.run_dir == "runs/slurm/genlab-1234" and cfg.model.ngf == 8
+    assert cfg.run_dir == "runs/slurm/genlab-1234" and cfg.model.ngf == 8 and cfg.ckpt == "auto"
 
 
 def test_sbatch_without_arguments_prints_its_usage():

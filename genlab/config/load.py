@@ -6,6 +6,7 @@ The one config-load point of the project. Every failure becomes a one-line ``Con
 from __future__ import annotations
 
 import difflib
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -191,12 +192,22 @@ def check_writable_folder(path: Path, key: str) -> None:
             pass
     except OSError as e:
         raise ConfigError(f"{key}={path}: cannot write in {existing} ({e.strerror or e})") from None
+def non_finite_keys(values: Any, prefix: str) -> list[str]:
+    """Dotted keys under ``prefix`` whose value is a float NaN or infinity (``model.lr=inf``)."""
+    if isinstance(values, dict):
+        return [k for key, v in values.items() for k in non_finite_keys(v, f"{prefix}.{key}")]
+    if isinstance(values, list):
+        return [k for i, v in enumerate(values) for k in non_finite_keys(v, f"{prefix}.{i}")]
+    return [prefix] if isinstance(values, float) and not math.isfinite(values) else []
 
 
 def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
     cfg = OmegaConf.create({**top, **groups})
     for group in GROUPS:
         typed(cfg[group], group)
+        bad = non_finite_keys(OmegaConf.to_container(cfg[group], resolve=True), group)
+        if bad:
+            raise ConfigError(f"{bad[0]}={OmegaConf.select(cfg, bad[0])}: must be a finite number")
     try:
         cfg.seed = int(cfg.seed)
     except (TypeError, ValueError):
@@ -260,7 +271,8 @@ def compose_from_saved(saved: dict, args: list[str]) -> DictConfig:
     for group in GROUPS:
         section = dict(saved.get(group) or {})
         groups[group] = _build_group(group, [section], [d for d in dotlist if d.split(".")[0] == group])
-    top_values = {k: saved.get(k) for k in TOP_LEVEL}
+    # the saved run_dir names the folder the run was written in, not where its checkpoint is now
+    top_values = {k: None if k == "run_dir" else saved.get(k) for k in TOP_LEVEL}
     top_values.update(top)
     cfg = _finish(top_values, groups)
     OmegaConf.set_struct(cfg, False)
@@ -314,7 +326,7 @@ def describe(args: list[str] | None = None, config_dir: Path = CONFIG_DIR) -> st
     lines = ["experiments: " + ", ".join(list_experiments(config_dir)),
              "add experiment=NAME to --help to see the values that experiment uses; --cfg prints them as YAML", ""]
     lines.append("top-level keys: experiment=NAME seed=INT (42) run_dir=PATH (runs/<experiment>/<time>-<id>) "
-                 "ckpt=PATH (resume)")
+                 "ckpt=PATH|auto (resume a checkpoint, or the latest one of run_dir)")
     for group in GROUPS:
         lines.append("")
         lines.append(f"{group} (choose with {group}=OPTION): {', '.join(_options(group, config_dir))}")

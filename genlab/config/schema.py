@@ -54,7 +54,7 @@ class ModelConfig:
     channels_last: bool = False  # NHWC weights and activations for conv nets (faster on GPUs with tensor cores)
 
     def __post_init__(self) -> None:
-        check(self.lr > 0, "lr", self.lr, "must be > 0")
+        check(math.isfinite(self.lr) and self.lr > 0, "lr", self.lr, "must be a finite number > 0")
 
 
 class TrainerChecks:
@@ -152,6 +152,22 @@ class ClassifierConfig:
         check(1 <= self.train_size <= 60000, "classifier.train_size", self.train_size, "must be in 1..60000")
 
 
+@dataclass
+class CheckpointConfig:
+    """When ``last.ckpt`` is rewritten besides every epoch end and a stopping signal (0 turns a trigger off).
+
+    The best-model file follows ``callbacks.monitor``; these keys bound what a crash (kill -9, power loss) can cost.
+    """
+
+    every_n_steps: int = 0  # training batches between saves
+    every_minutes: float = 15.0  # minutes of training between saves
+
+    def __post_init__(self) -> None:
+        check(self.every_n_steps >= 0, "every_n_steps", self.every_n_steps, "must be >= 0 (0: off)")
+        check(math.isfinite(self.every_minutes) and self.every_minutes >= 0, "every_minutes", self.every_minutes,
+              "must be a finite number >= 0 (0: off)")
+
+
 FEATURE_SPACES = ("auto", "classifier", "inception", "inception_torchscript", "pixels")
 
 
@@ -198,8 +214,10 @@ FIXED_GROUPS: dict[str, type] = {
     "logger": LoggerConfig,
     "callbacks": CallbacksConfig,
     "eval": EvalConfig,
+    "checkpoint": CheckpointConfig,
 }
 OPEN_GROUPS = {"data": "data", "model": "model"}  # group -> registry kind
 GROUPS = ("data", "model", *FIXED_GROUPS)
-DEFAULT_CHOICES = {"trainer": "default", "logger": "wandb", "callbacks": "default", "eval": "default"}
+DEFAULT_CHOICES = {"trainer": "default", "logger": "wandb", "callbacks": "default", "eval": "default",
+                   "checkpoint": "default"}
 TOP_LEVEL = {"experiment": str, "seed": int, "run_dir": str, "ckpt": str}

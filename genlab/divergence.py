@@ -1,0 +1,44 @@
+"""Stop a run whose losses or weights stop being finite, naming the step and the loss term."""
+
+from __future__ import annotations
+
+import math
+
+import pytorch_lightning as pl
+import torch
+
+from genlab.errors import DivergenceError
+
+
+def first_non_finite(metrics: dict[str, object], prefix: str = "train/") -> tuple[str, float] | None:
+    """The first ``prefix`` metric whose value is NaN or infinite, with that value; None when all are finite."""
+    for name, value in metrics.items():
+        if name.startswith(prefix):
+            number = float(value.detach().float().mean()) if torch.is_tensor(value) else float(value)
+            if not math.isfinite(number):
+                return name, number
+    return None
+
+
+class DivergenceGuard(pl.Callback):
+    """After every training batch: the logged loss terms, then the weights, must be finite.
+
+    Lightning's ``detect_anomaly`` slows every backward pass and ends in a traceback; ``SpikeDetection`` (in the
+    ``lightning`` package, not ``pytorch_lightning``) watches one loss for spikes, not every term of a GAN. The
+    terms each model logs under ``train/`` are all there to read, so one cheap check covers them all; the weight
+    check is one reduction per tensor and catches a step that turned finite losses into NaN weights.
+    """
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        step = trainer.fit_loop.epoch_loop.batch_progress.total.ready
+        bad = first_non_finite(trainer.callback_metrics)
+        if bad is not None:
+            raise DivergenceError(f"training diverged at batch {step} (epoch {trainer.current_epoch}): loss term "
+                                  f"{bad[0]} is {bad[1]}; lower model.lr or check the data; the last finite "
+                                  "checkpoint is kept")
+        finite = torch.stack([torch.isfinite(p.detach()).all() for p in pl_module.parameters()])
+        if not bool(finite.all()):  # one device sync for all tensors
+            name = next(n for n, p in pl_module.named_parameters() if not bool(torch.isfinite(p).all()))
+            raise DivergenceError(f"training diverged at batch {step} (epoch {trainer.current_epoch}): weight "
+                                  f"{name} is not finite; lower model.lr or check the data; the last finite "
+                                  "checkpoint is kept")
