@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from machine import cpu_name
 
-from genlab.config import compose
-from genlab.train import train
+from genlab.runner.config import compose
+from genlab.runner.train import train
 from lightning_modules.corruption import corrupt
 
 

@@ -35,7 +35,7 @@ from claims_common import (
     write_outputs,
 )
 
-from genlab.images import image_grid
+from genlab.callbacks.images import image_grid
 from genlab.metrics.sample_metrics import SampleMetrics
 
 NAME = "ae_not_generative"

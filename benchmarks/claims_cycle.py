@@ -31,7 +31,7 @@ from claims_common import (
 )
 
 from datamodules.image_files import load_rgb
-from genlab.images import image_grid
+from genlab.callbacks.images import image_grid
 from lightning_modules.cyclegan import per_image_l1
 
 NAME = "cycle"

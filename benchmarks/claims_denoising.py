@@ -28,7 +28,7 @@ from claims_common import (
     write_outputs,
 )
 
-from genlab.images import image_grid
+from genlab.callbacks.images import image_grid
 from lightning_modules.corruption import corrupt
 
 NAME = "denoising"

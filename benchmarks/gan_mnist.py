@@ -17,10 +17,10 @@ import time
 import torch
 from machine import cpu_name
 
-from genlab.config import compose
-from genlab.evaluate import evaluate
-from genlab.metrics.classifier import ensure_classifier
-from genlab.train import train
+from genlab.runner.classifier import ensure_classifier
+from genlab.runner.config import compose
+from genlab.runner.evaluate import evaluate
+from genlab.runner.train import train
 
 GOAL = {"fid_ratio": 3.0, "class_coverage": 10, "class_kl": 0.05}
 

@@ -25,10 +25,10 @@ import pytorch_lightning as pl
 import torch
 from machine import cpu_name
 
-import genlab.train as genlab_train
-from genlab.config import compose
-from genlab.evaluate import evaluate
-from genlab.metrics.classifier import ensure_classifier
+import genlab.runner.train as genlab_train
+from genlab.runner.classifier import ensure_classifier
+from genlab.runner.config import compose
+from genlab.runner.evaluate import evaluate
 
 GOAL = {"fid_ratio": 3.0, "class_coverage": 10, "class_kl": 0.05}
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 from machine import cpu_name
 
-from genlab.config import compose
-from genlab.evaluate import evaluate
-from genlab.train import train
+from genlab.runner.config import compose
+from genlab.runner.evaluate import evaluate
+from genlab.runner.train import train
 
 REFERENCE_NLL = 86.76  # Burda et al. 2015, table 1: VAE, 1 stochastic layer, k=1 training
 EVAL_BATCH = 100

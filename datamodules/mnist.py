@@ -10,9 +10,10 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, random_split
 from torchvision.datasets import MNIST
 
-from datamodules.base import DataInfo, resolve_root, train_loader
-from genlab.config.schema import DataConfig, check, check_choice
-from genlab.errors import DataError
+from datamodules.base import train_loader
+from genlab.core.data import DataInfo, resolve_root
+from genlab.core.errors import DataError
+from genlab.core.schema import DataConfig, check, check_choice
 
 BINARIZE = ("none", "dynamic", "static")
 RANGES = ("0_1", "-1_1")

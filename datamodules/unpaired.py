@@ -17,10 +17,11 @@ from pytorch_lightning.utilities import rank_zero_warn
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
-from datamodules.base import DataInfo, resolve_root, train_loader
+from datamodules.base import train_loader
 from datamodules.image_files import list_images, load_rgb, unreadable
-from genlab.config.schema import DataConfig, check, check_choice
-from genlab.errors import DataError
+from genlab.core.data import DataInfo, resolve_root
+from genlab.core.errors import DataError
+from genlab.core.schema import DataConfig, check, check_choice
 
 LAYOUTS = ("cyclegan", "kaggle")
 # (domain A, domain B) when a_folder/b_folder are not given

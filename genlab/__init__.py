@@ -1,7 +1,8 @@
-"""genlab: the framework core (configs, registry, tracking, run folders, train/evaluate entry points).
+"""genlab: the layers that wire models and data into runs (see docs/architecture.md).
 
-Models live in ``lightning_modules``, data in ``datamodules``; this package wires them together so a run
-can be started from ``scripts/`` or from Python (``genlab.train.train(cfg)``).
+``genlab.core`` is the floor (errors, config schema bases, DataInfo), ``genlab.metrics`` and ``genlab.callbacks``
+are leaves beside ``lightning_modules`` and ``datamodules``, and ``genlab.runner`` is the roof that composes
+configs, builds the parts and trains (``genlab.runner.train.train(cfg)``).
 """
 
 __version__ = "0.1.0"
@@ -9,7 +10,7 @@ __version__ = "0.1.0"
 
 def load(ckpt, map_location: str = "cpu"):
     """``model, cfg = genlab.load("runs/<experiment>/<run>/checkpoints/last.ckpt")``: the model in eval mode and
-    its run config (see ``genlab.loading``)."""
-    from genlab.loading import load as _load  # models import genlab: a top-level import would be circular
+    its run config (see ``genlab.runner.loading``)."""
+    from genlab.runner.loading import load as _load  # importing genlab must not import the whole runner
 
     return _load(ckpt, map_location)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from datamodules.base import DataInfo
-from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
+from genlab.core.data import DataInfo
+from genlab.core.schema import EvalConfig, ModelConfig, check, check_choice
 from lightning_modules.base import GenerativeModule
 from lightning_modules.corruption import CORRUPTIONS, corrupt
 from lightning_modules.nets.encoder_decoder import ARCHITECTURES, build_encoder_decoder

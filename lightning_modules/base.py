@@ -6,19 +6,20 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
-from datamodules.base import DataInfo
-from genlab.config.schema import EvalConfig, ModelConfig
+from genlab.core.data import DataInfo
+from genlab.core.saved import constructor_args
+from genlab.core.schema import EvalConfig, ModelConfig
 
 
 class GenerativeModule(pl.LightningModule):
-    """Base of every model: built as ``Model(cfg, data_info, eval_cfg)`` by ``genlab.build``.
+    """Base of every model: built as ``Model(cfg, data_info, eval_cfg)`` by ``genlab.runner.build``.
 
     Subclasses set ``name`` and ``Config`` to register, compute their losses as a dict of named terms and
     hand it to ``log_terms``, so each term shows up as ``<stage>/<term>`` in W&B.
     """
 
     Config = ModelConfig
-    # Read by genlab.build when it makes the Trainer. Lightning's global_step and max_steps count
+    # Read by genlab.runner.build when it makes the Trainer. Lightning's global_step and max_steps count
     # optimizer.step() calls; genlab's trainer.max_steps counts batches, so the Trainer gets it times this.
     optimizer_steps_per_batch: int = 1
     # True when a backward pass leaves trainable parameters without a gradient (toggled optimizers): DDP then
@@ -68,11 +69,9 @@ class GenerativeModule(pl.LightningModule):
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, hparams_file=None, strict=None,
                              weights_only=None, **kwargs):
         """Lightning's loader. Models take typed configs and a DataInfo, which Lightning's saved hyperparameters
-        would have to pickle; the run config genlab stores in every checkpoint rebuilds them instead."""
+        would have to pickle; the run config and DataInfo genlab stores in every checkpoint rebuild them instead."""
         if "cfg" not in kwargs:
-            from genlab.loading import constructor_args  # genlab.loading reaches the model registry: import late
-
-            kwargs = {**constructor_args(checkpoint_path, getattr(cls, "name", None)), **kwargs}
+            kwargs = {**constructor_args(checkpoint_path, cls.Config, cls.name, EvalConfig), **kwargs}
         return super().load_from_checkpoint(checkpoint_path, map_location, hparams_file, strict, weights_only,
                                             **kwargs)
 

@@ -18,8 +18,8 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from torchmetrics import MeanMetric
 
-from datamodules.base import DataInfo
-from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
+from genlab.core.data import DataInfo
+from genlab.core.schema import EvalConfig, ModelConfig, check, check_choice
 from genlab.metrics.distribution_metrics import DistributionMetrics
 from genlab.metrics.image_features import build_feature_extractor, resolve_features
 from lightning_modules.base import GenerativeModule

@@ -9,11 +9,11 @@ probability, see ``gan_losses.discriminator_probability``) approach 0.5 at the e
 Counters: Lightning's ``trainer.global_step`` counts optimizer steps (1 + d_steps per batch here, read from
 ``trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress``) and its ``max_steps`` stops on that
 count. Everything genlab users set or read counts batches instead:
-- ``trainer.max_steps`` in the config counts batches: ``genlab.build`` hands the Trainer
+- ``trainer.max_steps`` in the config counts batches: ``genlab.runner.build`` hands the Trainer
   ``max_steps * optimizer_steps_per_batch``, so training stops after exactly that many batches;
 - ``trainer.log_every_n_steps``, the W&B x-axis (Lightning's ``trainer/global_step`` key is its batch counter
   ``fit_loop.epoch_loop._batches_that_stepped``, not ``global_step``) and the pictures' step
-  (``genlab.images.logging_step``) count batches already;
+  (``genlab.callbacks.images.logging_step``) count batches already;
 - ``trainer.global_step`` and the checkpoint's ``global_step`` stay optimizer steps (what Lightning resumes from).
 
 Validation and test score samples with ``genlab.metrics``: FID (and at test KID, the real-vs-real floor)
@@ -32,9 +32,9 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Subset
 
-from datamodules.base import DataInfo
-from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
-from genlab.errors import ConfigError
+from genlab.core.data import DataInfo
+from genlab.core.errors import ConfigError
+from genlab.core.schema import EvalConfig, ModelConfig, check, check_choice
 from genlab.metrics.sample_metrics import SampleMetrics
 from lightning_modules.base import GenerativeModule
 from lightning_modules.gan_losses import GAN_LOSSES, discriminator_loss, discriminator_probability, generator_loss
@@ -107,7 +107,7 @@ class GAN(GenerativeModule):
     Config = GANConfig
     validation_metrics = ("val/fid", "val/classifier_is", "val/class_coverage", "val/class_kl")
     ddp_find_unused_parameters = True  # G's backward leaves D without gradients and vice versa
-    needs_classifier = True  # genlab.prepare hands over the MNIST classifier (set_classifier) before fit/test
+    needs_classifier = True  # genlab.runner.prepare hands over the MNIST classifier (set_classifier) before fit/test
 
     def __init__(self, cfg: GANConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__(cfg, data_info, eval_cfg)
@@ -209,12 +209,12 @@ class GAN(GenerativeModule):
         self.__dict__["_classifier"] = classifier
 
     def _sample_metrics(self, stage: str) -> SampleMetrics:
-        """Built on first use per stage, around the classifier that ``genlab.prepare`` handed over."""
+        """Built on first use per stage, around the classifier that ``genlab.runner.prepare`` handed over."""
         if stage not in self._metrics:
             classifier = self.__dict__.get("_classifier")
             if classifier is None:
                 raise RuntimeError("the GAN's sample metrics need the MNIST classifier: call "
-                                   "genlab.prepare.prepare(cfg, model) before fit/test")
+                                   "genlab.runner.prepare.prepare(cfg, model) before fit/test")
             test = stage == "test"
             features = "classifier" if self.eval_cfg.features == "auto" else self.eval_cfg.features
             self._metrics[stage] = SampleMetrics(classifier, self.data_info.value_range, features, kid=test,

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from datamodules.base import DataInfo
-from genlab.config.schema import EvalConfig, ModelConfig, check, check_choice
-from genlab.errors import ConfigError
+from genlab.core.data import DataInfo
+from genlab.core.errors import ConfigError
+from genlab.core.schema import EvalConfig, ModelConfig, check, check_choice
 from lightning_modules.active_units import ActiveUnits, count_active_units
 from lightning_modules.base import GenerativeModule
 from lightning_modules.importance_weighted import iw_log_likelihood, log_importance_weights, log_mean_exp

@@ -6,9 +6,9 @@ compose into a valid run config with the ``key=value`` items of the sweep's ``co
 
 import sys
 
-from genlab.cli import run_cli
-from genlab.errors import ConfigError
-from genlab.sweeps import check_sweep
+from genlab.core.errors import ConfigError
+from genlab.runner.cli import run_cli
+from genlab.runner.sweeps import check_sweep
 
 
 def main(args: list[str]) -> None:

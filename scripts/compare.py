@@ -12,9 +12,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from genlab import compare
-from genlab.cli import run_cli
-from genlab.errors import ConfigError
+from genlab.core.errors import ConfigError
+from genlab.runner import compare
+from genlab.runner.cli import run_cli
 
 
 class _Parser(argparse.ArgumentParser):

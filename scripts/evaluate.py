@@ -6,9 +6,9 @@ Model and data are rebuilt from the config saved in the checkpoint; metrics go t
 import json
 import sys
 
-from genlab.cli import pop_arg, run_cli
-from genlab.errors import ConfigError
-from genlab.evaluate import evaluate
+from genlab.core.errors import ConfigError
+from genlab.runner.cli import pop_arg, run_cli
+from genlab.runner.evaluate import evaluate
 
 
 def main(args: list[str]) -> None:

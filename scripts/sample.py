@@ -8,10 +8,10 @@ Writes ``out``: n samples (VAE, GAN) or n test images above their reconstruction
 import sys
 from pathlib import Path
 
-from genlab.cli import pop_arg, run_cli
-from genlab.errors import ConfigError
-from genlab.loading import load
-from genlab.sampling import write_pictures
+from genlab.core.errors import ConfigError
+from genlab.runner.cli import pop_arg, run_cli
+from genlab.runner.loading import load
+from genlab.runner.sampling import write_pictures
 
 
 def _int(key: str, value: str | None, default: int, minimum: int) -> int:

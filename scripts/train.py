@@ -15,13 +15,14 @@ Arguments may also be written ``--key=value``, as a W&B sweep agent passes them.
 import os
 import sys
 
-from genlab import compare, multirun
-from genlab.checkpoints import latest_checkpoint, read_checkpoint_config
-from genlab.cli import pop_arg, run_cli
-from genlab.config import compose, compose_from_saved
-from genlab.config.load import describe, to_yaml
-from genlab.errors import CheckpointError, ConfigError
-from genlab.train import train
+from genlab.core.errors import CheckpointError, ConfigError
+from genlab.core.saved import read_checkpoint_config
+from genlab.runner import compare, multirun
+from genlab.runner.checkpoints import latest_checkpoint
+from genlab.runner.cli import pop_arg, run_cli
+from genlab.runner.config import compose, compose_from_saved
+from genlab.runner.config.load import describe, to_yaml
+from genlab.runner.train import train
 
 
 def run_many(flags: dict, args: list[str]) -> None:

@@ -1,7 +1,7 @@
 """Train the MNIST classifier behind genlab's FID/KID/IS, or report the cached one:
 ``scripts/train_classifier.py [key=value ...] [cache_dir=PATH]``.
 
-Keys are those of ``genlab.metrics.classifier.ClassifierConfig`` (channels, num_features, dropout, epochs,
+Keys are those of ``genlab.core.schema.ClassifierConfig`` (channels, num_features, dropout, epochs,
 batch_size, lr, train_size, seed). The checkpoint goes to ``<cache_dir>/mnist_classifier-<config hash>.pt``
 (cache_dir: $GENLAB_CACHE_DIR or ~/.cache/genlab); use it with ``eval.classifier_ckpt=PATH``. With no keys it
 is the default classifier that GAN evaluation trains on first use.
@@ -9,8 +9,9 @@ is the default classifier that GAN evaluation trains on first use.
 
 import sys
 
-from genlab.cli import pop_arg, run_cli
-from genlab.metrics.classifier import ensure_classifier, load_classifier, parse_config
+from genlab.metrics.mnist_classifier import load_classifier
+from genlab.runner.classifier import ensure_classifier, parse_config
+from genlab.runner.cli import pop_arg, run_cli
 
 
 def main(args: list[str]) -> None:

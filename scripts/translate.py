@@ -7,9 +7,9 @@ translated (sub-folders included) and written under output with its file name an
 
 import sys
 
-from genlab.cli import pop_arg, run_cli
-from genlab.errors import ConfigError
-from lightning_modules.translate import translate
+from genlab.core.errors import ConfigError
+from genlab.runner.cli import pop_arg, run_cli
+from genlab.runner.translate import translate
 
 KEYS = ("ckpt", "input", "output", "direction", "batch_size", "device")
 

@@ -3,7 +3,7 @@ Only the parameter-count test builds the official size."""
 
 from __future__ import annotations
 
-from genlab.config import compose
+from genlab.runner.config import compose
 
 TINY = ["experiment=cyclegan_monet_small", "data.load_size=36", "data.crop_size=32", "data.num_workers=0",
         "data.test_batch_size=16", "model.ngf=8", "model.ndf=8", "model.n_blocks=1",

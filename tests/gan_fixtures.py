@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from genlab.metrics.classifier import cached_path, parse_config
+from genlab.runner.classifier import cached_path, parse_config
 from tests.conftest import run_script
 from tests.helpers import TINY_CLASSIFIER as TINY
 

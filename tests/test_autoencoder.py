@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from datamodules.base import DataInfo
-from genlab.config import compose
-from genlab.train import train
+from genlab.core.data import DataInfo
+from genlab.runner.config import compose
+from genlab.runner.train import train
 from lightning_modules.autoencoder import Autoencoder, AutoencoderConfig
 from lightning_modules.corruption import corrupt
 from lightning_modules.reconstruction import reconstruction_loss

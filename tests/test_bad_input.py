@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from datamodules.image_files import load_rgb, to_8bit
-from genlab.cli import run_cli
+from genlab.runner.cli import run_cli
 from tests.conftest import FAST, REPO, run_script
 from tests.helpers import tree_checksums
 

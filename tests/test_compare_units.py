@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from genlab.compare import (
+from genlab.core.errors import ConfigError
+from genlab.runner.compare import (
     Run,
     aggregate,
     build_table,
@@ -14,9 +15,8 @@ from genlab.compare import (
     render,
     sort_table,
 )
-from genlab.errors import ConfigError
-from genlab.multirun import folder_name, grid, parse_sweep, split_flags, split_values
-from genlab.sweeps import parameter_values
+from genlab.runner.multirun import folder_name, grid, parse_sweep, split_flags, split_values
+from genlab.runner.sweeps import parameter_values
 
 
 def make_run(name: str, seed: int, dim: int, losses: list[float], test: float) -> Run:

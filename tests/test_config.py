@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from genlab.config import compose, compose_from_saved, typed
-from genlab.config.load import list_experiments
-from genlab.errors import ConfigError
+from genlab.core.errors import ConfigError
+from genlab.runner.config import compose, compose_from_saved, typed
+from genlab.runner.config.load import list_experiments
 
 
 def test_layers_merge_in_order():

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from datamodules.image_files import list_images
-from genlab.errors import ConfigError
-from lightning_modules.translate import translate
+from genlab.core.errors import ConfigError
+from genlab.runner.translate import translate
 from tests.conftest import FAST, SHARED_DATA, run_script
 from tests.cyclegan_setup import TINY
 from tests.wandb_offline import read_offline_run

@@ -10,7 +10,7 @@ from torchvision import transforms as T
 
 from datamodules.image_files import list_images, load_rgb
 from datamodules.unpaired import UnalignedImages, UnpairedConfig, UnpairedDataModule, eval_transform
-from genlab.errors import ConfigError, DataError
+from genlab.core.errors import ConfigError, DataError
 from tests.conftest import SHARED_DATA
 from tests.cyclegan_setup import tiny_cfg
 

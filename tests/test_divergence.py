@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genlab.checkpoints import non_finite_tensors
+from genlab.runner.checkpoints import non_finite_tensors
 from tests.helpers import TINY_RUNS, error_line, train
 
 

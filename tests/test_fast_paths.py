@@ -7,8 +7,8 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from genlab.build import build_datamodule, build_model, trainer_kwargs
-from genlab.config import compose
+from genlab.runner.build import build_datamodule, build_model, trainer_kwargs
+from genlab.runner.config import compose
 from tests.conftest import FAST
 
 TINY_MODELS = {

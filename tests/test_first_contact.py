@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from genlab.config.load import list_experiments
+from genlab.runner.config.load import list_experiments
 from tests.conftest import FAST, run_script
 from tests.helpers import TINY_CLASSIFIER_ARGS, fresh_machine
 from tests.wandb_offline import read_offline_run

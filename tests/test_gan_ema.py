@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genlab.build import build_datamodule, build_model
-from genlab.checkpoints import read_checkpoint_config
-from genlab.config import compose, compose_from_saved
-from genlab.train import train
+from genlab.core.saved import read_checkpoint_config
+from genlab.runner.build import build_datamodule, build_model
+from genlab.runner.config import compose, compose_from_saved
+from genlab.runner.train import train
 from tests.conftest import FAST
 
 TINY_EMA_GAN = ["experiment=gan_mnist", "model.ngf=4", "model.ndf=4", "data.batch_size=16", "model.ema_decay=0.5",

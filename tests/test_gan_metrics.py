@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from datamodules.mnist import MNISTConfig, load_mnist_tensors
 from genlab.callbacks.latent_interpolation import slerp
-from genlab.errors import ConfigError
+from genlab.core.errors import ConfigError
 from genlab.metrics.class_statistics import (
     ClassStatistics,
     class_coverage,
@@ -17,7 +17,7 @@ from genlab.metrics.class_statistics import (
     inception_score,
     kl_to_uniform,
 )
-from genlab.metrics.classifier import load_classifier
+from genlab.metrics.mnist_classifier import load_classifier
 from genlab.metrics.sample_metrics import SampleMetrics, to_classifier_input
 from tests.gan_fixtures import tiny_classifier  # noqa: F401 - fixture
 

@@ -8,9 +8,10 @@ import torch
 from PIL import Image
 
 import genlab
-from genlab import registry
-from genlab.config import compose
-from genlab.train import train
+from genlab.core.errors import CheckpointError
+from genlab.runner import registry
+from genlab.runner.config import compose
+from genlab.runner.train import train
 from tests.conftest import FAST, run_script
 from tests.cyclegan_setup import TINY as TINY_CYCLEGAN
 
@@ -50,7 +51,7 @@ def test_every_model_loads_through_genlab_load_and_load_from_checkpoint(checkpoi
 
 
 def test_a_checkpoint_of_another_model_is_refused(checkpoints):
-    with pytest.raises(genlab.errors.CheckpointError, match="holds a 'vae' model"):
+    with pytest.raises(CheckpointError, match="holds a 'vae' model"):
         registry.lookup("model", "gan").load_from_checkpoint(checkpoints["vae"])
 
 

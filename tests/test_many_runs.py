@@ -12,7 +12,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from genlab import compare
+from genlab.runner import compare
 from tests.conftest import FAST, REPO, run_script
 from tests.wandb_offline import ApiShapedRun, read_offline_run
 

@@ -8,17 +8,11 @@ import sys
 import pytest
 import torch
 
-from genlab.cli import run_cli
-from genlab.errors import CheckpointError, ConfigError
-from genlab.metrics.classifier import (
-    ClassifierConfig,
-    cached_path,
-    config_hash,
-    ensure_classifier,
-    load_classifier,
-    parse_config,
-    train_classifier,
-)
+from genlab.core.errors import CheckpointError, ConfigError
+from genlab.core.schema import ClassifierConfig
+from genlab.metrics.mnist_classifier import load_classifier
+from genlab.runner.classifier import cached_path, config_hash, ensure_classifier, parse_config, train_classifier
+from genlab.runner.cli import run_cli
 from tests.conftest import REPO
 from tests.gan_fixtures import TINY_CLASSIFIER, tiny_classifier  # noqa: F401 - fixture
 
@@ -89,7 +83,7 @@ def test_processes_that_need_the_classifier_at_once_train_it_once(tmp_path, data
 def test_a_run_without_classifier_keys_prepares_the_default_classifier(monkeypatch, tmp_path):
     """The GAN experiments' classifier is the default config's, cached where scripts/train_classifier.py puts it
     (training it takes minutes on a CPU, so the end-to-end tests use a tiny one through the same path)."""
-    from genlab.config import compose, typed
+    from genlab.runner.config import compose, typed
 
     monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))
     for experiment in ("gan_mnist", "mlp_gan_mnist"):

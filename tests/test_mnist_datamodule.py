@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from datamodules.mnist import MNISTConfig, MNISTDataModule
-from genlab.errors import DataError
+from genlab.core.errors import DataError
 
 
 def make(**kwargs) -> MNISTDataModule:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from genlab.config import compose
+from genlab.runner.config import compose
 from tests.conftest import REPO
 
 SBATCH = REPO / "scripts" / "slurm" / "train.sbatch"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import wandb
 
-from genlab.tracking import has_wandb_credentials, resolve_mode
+from genlab.runner.tracking import has_wandb_credentials, resolve_mode
 from tests.conftest import FAST
 from tests.helpers import fresh_machine
 from tests.wandb_offline import read_offline_run

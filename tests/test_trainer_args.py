@@ -10,9 +10,9 @@ from typing import Any, Literal, Optional, Union
 import pytest
 import pytorch_lightning as pl
 
-from genlab.config import TrainerConfig, compose
-from genlab.config.trainer_args import SET_BY_GENLAB, _config_type
-from genlab.errors import ConfigError
+from genlab.core.errors import ConfigError
+from genlab.runner.config import TrainerConfig, compose
+from genlab.runner.config.trainer_args import SET_BY_GENLAB, _config_type
 
 
 def test_every_trainer_argument_but_those_genlab_sets_is_a_key_with_lightnings_default():

@@ -10,12 +10,12 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from genlab.build import build_datamodule, build_model
-from genlab.checkpoints import read_checkpoint_config
-from genlab.config import compose, compose_from_saved
-from genlab.errors import ConfigError
-from genlab.evaluate import evaluate
-from genlab.train import train
+from genlab.core.errors import ConfigError
+from genlab.core.saved import read_checkpoint_config
+from genlab.runner.build import build_datamodule, build_model
+from genlab.runner.config import compose, compose_from_saved
+from genlab.runner.evaluate import evaluate
+from genlab.runner.train import train
 from tests.conftest import FAST, run_script
 from tests.wandb_offline import read_offline_run
 

@@ -7,8 +7,8 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.callbacks._helpers import eval_mode, first_test_images
-from genlab.config.schema import CallbacksConfig
-from genlab.images import image_grid, log_picture
+from genlab.callbacks.images import image_grid, log_picture
+from genlab.core.schema import CallbacksConfig
 
 STEPS = 10
 MAX_ROWS = 8

@@ -8,8 +8,8 @@ import math
 import pytorch_lightning as pl
 
 from genlab.callbacks._helpers import generate_images
-from genlab.config.schema import CallbacksConfig
-from genlab.images import image_grid, log_picture
+from genlab.callbacks.images import image_grid, log_picture
+from genlab.core.schema import CallbacksConfig
 
 
 class FixedNoiseGrid(pl.Callback):

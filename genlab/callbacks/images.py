@@ -14,11 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from pytorch_lightning.loggers import WandbLogger  # noqa: E402
 from torchvision.utils import make_grid, save_image  # noqa: E402
 
-
-def logging_step(trainer: pl.Trainer) -> int:
-    """The x-axis Lightning uses for ``self.log``: batches trained, also under manual optimization with
-    several optimizers (where ``global_step`` counts every optimizer step)."""
-    return trainer.fit_loop.epoch_loop._batches_that_stepped
+from genlab.core.steps import logging_step  # noqa: E402
 
 
 def image_grid(images: torch.Tensor, value_range: tuple[float, float], nrow: int = 8) -> torch.Tensor:

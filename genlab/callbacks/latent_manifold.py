@@ -7,8 +7,8 @@ import torch
 from pytorch_lightning.utilities import rank_zero_info
 
 from genlab.callbacks._helpers import eval_mode
-from genlab.config.schema import CallbacksConfig
-from genlab.images import image_grid, log_picture
+from genlab.callbacks.images import image_grid, log_picture
+from genlab.core.schema import CallbacksConfig
 
 GRID = 20
 

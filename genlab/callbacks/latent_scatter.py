@@ -7,8 +7,8 @@ import torch
 from matplotlib.figure import Figure
 
 from genlab.callbacks._helpers import eval_mode, first_test_images
-from genlab.config.schema import CallbacksConfig
-from genlab.images import log_picture
+from genlab.callbacks.images import log_picture
+from genlab.core.schema import CallbacksConfig
 
 MAX_POINTS = 10000
 

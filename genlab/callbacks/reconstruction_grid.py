@@ -6,8 +6,8 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.callbacks._helpers import eval_mode
-from genlab.config.schema import CallbacksConfig
-from genlab.images import image_grid, log_picture
+from genlab.callbacks.images import image_grid, log_picture
+from genlab.core.schema import CallbacksConfig
 
 
 class ReconstructionGrid(pl.Callback):

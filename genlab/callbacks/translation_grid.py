@@ -6,8 +6,9 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.callbacks._helpers import eval_mode
-from genlab.config.schema import CallbacksConfig
-from genlab.images import image_grid, log_picture, logging_step
+from genlab.callbacks.images import image_grid, log_picture
+from genlab.core.schema import CallbacksConfig
+from genlab.core.steps import logging_step
 
 PANELS = {"AtoB": ("real_A", "fake_B", "rec_A", "idt_B"), "BtoA": ("real_B", "fake_A", "rec_B", "idt_A")}
 

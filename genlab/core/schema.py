@@ -1,7 +1,8 @@
-"""Dataclass schemas of the config groups that every run has.
+"""The config schema bases that models, datamodules, metrics and callbacks build on, and their checks.
 
 ``data`` and ``model`` are open groups: each datamodule and LightningModule declares its own schema as a
 ``Config`` class attribute subclassing ``DataConfig`` / ``ModelConfig``; the loader picks it by ``name``.
+The groups only the runner reads (trainer, logger, checkpoint) are in ``genlab.runner.config.groups``.
 Range checks live in ``__post_init__`` so they run whenever a config becomes typed (``typed()``), and raise
 one-line ``ConfigError``s naming the key.
 """
@@ -12,16 +13,26 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from genlab.config.trainer_args import derive_trainer_config
-from genlab.errors import ConfigError
+from genlab.core.errors import ConfigError
 
 
 def check(ok: bool, key: str, value: Any, expected: str) -> None:
     """Raise a ConfigError for ``key=value`` unless ``ok``; the loader prefixes the group name."""
     if not ok:
         raise ConfigError(f"{key}={value!r}: {expected}")
+
+
+def as_config(schema: type, values: dict, group: str) -> Any:
+    """``values`` (a saved config group) as an instance of the dataclass ``schema``, with its checks run."""
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), values))
+    except ConfigError as e:
+        raise ConfigError(f"{group}.{e}") from None
+    except OmegaConfBaseException as e:
+        raise ConfigError(f"{group}: {str(e).splitlines()[0]}") from None
 
 
 def check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
@@ -57,57 +68,6 @@ class ModelConfig:
         check(math.isfinite(self.lr) and self.lr > 0, "lr", self.lr, "must be a finite number > 0")
 
 
-class TrainerChecks:
-    """Checks of ``trainer.*`` values that Lightning accepts when the Trainer is made but fails on mid-run (a
-    ZeroDivisionError at the first epoch end, a silent no-op); the rest is Lightning's (``validate_trainer_args``).
-    The fields themselves are every argument of the installed ``pytorch_lightning.Trainer`` (``trainer_args``)."""
-
-    def __post_init__(self) -> None:
-        check(self.num_nodes >= 1, "num_nodes", self.num_nodes, "must be >= 1")
-        check(self.max_epochs is None or self.max_epochs >= -1, "max_epochs", self.max_epochs, "must be >= -1")
-        check(self.min_epochs is None or self.min_epochs >= 0, "min_epochs", self.min_epochs, "must be >= 0")
-        check(self.max_steps >= -1, "max_steps", self.max_steps, "must be >= -1 (-1: no limit)")
-        check(self.min_steps is None or self.min_steps >= 0, "min_steps", self.min_steps, "must be >= 0")
-        check(self.accumulate_grad_batches >= 1, "accumulate_grad_batches", self.accumulate_grad_batches,
-              "must be >= 1")
-        check(self.check_val_every_n_epoch is None or self.check_val_every_n_epoch >= 1, "check_val_every_n_epoch",
-              self.check_val_every_n_epoch, "must be >= 1 (or null: validate by val_check_interval only)")
-        check(self.num_sanity_val_steps is None or self.num_sanity_val_steps >= -1, "num_sanity_val_steps",
-              self.num_sanity_val_steps, "must be >= -1 (-1: the whole validation set)")
-        check(self.log_every_n_steps is None or self.log_every_n_steps >= 1, "log_every_n_steps",
-              self.log_every_n_steps, "must be >= 1")
-        check(self.deterministic in (None, True, False, "warn"), "deterministic", self.deterministic,
-              "must be true, false or warn")
-        check(self.gradient_clip_val is None or math.isfinite(self.gradient_clip_val) and self.gradient_clip_val >= 0,
-              "gradient_clip_val", self.gradient_clip_val, "must be a finite number >= 0")
-        for key in ("limit_train_batches", "limit_val_batches", "limit_test_batches", "limit_predict_batches"):
-            value = getattr(self, key)
-            check(value is None or (isinstance(value, int | float) and not isinstance(value, bool) and value >= 0),
-                  key, value, "must be a fraction in [0, 1] or a number of batches")
-
-
-TrainerConfig = derive_trainer_config(TrainerChecks)
-
-
-@dataclass
-class LoggerConfig:
-    """Weights & Biases. ``mode=auto`` is online with credentials and offline without (never prompts)."""
-
-    mode: str = "auto"
-    project: str = "genlab"
-    entity: str | None = None
-    group: str | None = None  # None: the experiment's name; the runs of one multirun share their sweep's group
-    name: str | None = None
-    tags: list[str] = field(default_factory=list)
-    notes: str | None = None
-    log_model: str = "false"  # false | last | best | all: checkpoints as W&B artifacts (WandbLogger's log_model)
-
-    def __post_init__(self) -> None:
-        check_choice("mode", self.mode, ("auto", "online", "offline", "disabled"))
-        self.log_model = str(self.log_model).lower()
-        check_choice("log_model", self.log_model, ("false", "last", "best", "all"))
-
-
 @dataclass
 class CallbacksConfig:
     """Checkpointing, and the picture callbacks (by registered name) that an experiment wants."""
@@ -129,7 +89,7 @@ class CallbacksConfig:
 
 @dataclass
 class ClassifierConfig:
-    """The MNIST classifier behind the GAN's FID/KID/IS (``genlab.metrics.classifier``); each config is trained
+    """The MNIST classifier behind the GAN's FID/KID/IS (``genlab.runner.classifier``); each config is trained
     once and cached under a hash of these values."""
 
     channels: list[int] = field(default_factory=lambda: [32, 64])
@@ -150,22 +110,6 @@ class ClassifierConfig:
         check(self.batch_size >= 1, "classifier.batch_size", self.batch_size, "must be >= 1")
         check(self.lr > 0, "classifier.lr", self.lr, "must be > 0")
         check(1 <= self.train_size <= 60000, "classifier.train_size", self.train_size, "must be in 1..60000")
-
-
-@dataclass
-class CheckpointConfig:
-    """When ``last.ckpt`` is rewritten besides every epoch end and a stopping signal (0 turns a trigger off).
-
-    The best-model file follows ``callbacks.monitor``; these keys bound what a crash (kill -9, power loss) can cost.
-    """
-
-    every_n_steps: int = 0  # training batches between saves
-    every_minutes: float = 15.0  # minutes of training between saves
-
-    def __post_init__(self) -> None:
-        check(self.every_n_steps >= 0, "every_n_steps", self.every_n_steps, "must be >= 0 (0: off)")
-        check(math.isfinite(self.every_minutes) and self.every_minutes >= 0, "every_minutes", self.every_minutes,
-              "must be a finite number >= 0 (0: off)")
 
 
 FEATURE_SPACES = ("auto", "classifier", "inception", "inception_torchscript", "pixels")
@@ -206,18 +150,3 @@ class EvalConfig:
         check(self.num_samples >= 2, "num_samples", self.num_samples, "must be >= 2 (FID needs a covariance)")
         check(self.iw_samples >= 1, "iw_samples", self.iw_samples, "must be >= 1 (importance samples per image)")
         check(self.iw_chunk >= 1, "iw_chunk", self.iw_chunk, "must be >= 1")
-
-
-# Groups whose schema is fixed; "data" and "model" take the schema of the registered class they name.
-FIXED_GROUPS: dict[str, type] = {
-    "trainer": TrainerConfig,
-    "logger": LoggerConfig,
-    "callbacks": CallbacksConfig,
-    "eval": EvalConfig,
-    "checkpoint": CheckpointConfig,
-}
-OPEN_GROUPS = {"data": "data", "model": "model"}  # group -> registry kind
-GROUPS = ("data", "model", *FIXED_GROUPS)
-DEFAULT_CHOICES = {"trainer": "default", "logger": "wandb", "callbacks": "default", "eval": "default",
-                   "checkpoint": "default"}
-TOP_LEVEL = {"experiment": str, "seed": int, "run_dir": str, "ckpt": str}

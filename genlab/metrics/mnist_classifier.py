@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import pickle
+import zipfile
+from pathlib import Path
+
 import torch
 from torch import nn
+
+from genlab.core.errors import CheckpointError
+from genlab.core.schema import ClassifierConfig
 
 
 class MNISTClassifier(nn.Module):
@@ -35,3 +42,25 @@ class MNISTClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classify(self.features(x))
+
+
+def build_classifier(cfg: ClassifierConfig) -> MNISTClassifier:
+    return MNISTClassifier(tuple(cfg.channels), cfg.num_features, cfg.dropout)
+
+
+def load_classifier(path: str | Path) -> tuple[MNISTClassifier, dict]:
+    """The network (eval mode, no gradients) and the file's metadata (config, test_accuracy)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"classifier checkpoint {path} does not exist; make one with scripts/train_classifier.py")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        cfg = ClassifierConfig(**saved["config"])
+        net = build_classifier(cfg)
+        net.load_state_dict(saved["state_dict"])
+    except (RuntimeError, KeyError, TypeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"classifier checkpoint {path} is unreadable ({reason[:200]}); delete it and run "
+                              "scripts/train_classifier.py") from None
+    net.eval().requires_grad_(False)
+    return net, {"config": cfg, "test_accuracy": saved.get("test_accuracy")}

@@ -21,7 +21,7 @@ from torchmetrics.image.kid import KernelInceptionDistance
 
 from genlab.metrics.class_statistics import ClassStatistics
 from genlab.metrics.image_features import build_feature_extractor
-from lightning_modules.nets.mnist_classifier import MNISTClassifier
+from genlab.metrics.mnist_classifier import MNISTClassifier
 
 
 def to_classifier_input(x: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:

@@ -8,10 +8,10 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 
-from genlab import registry
-from genlab.checkpoints import AtomicCheckpointIO, LatestCheckpoint, RandomState, SaveRunConfig
-from genlab.config import typed
-from genlab.divergence import DivergenceGuard
+from genlab.runner import registry
+from genlab.runner.checkpoints import AtomicCheckpointIO, LatestCheckpoint, RandomState, SaveRunConfig
+from genlab.runner.config import typed
+from genlab.runner.divergence import DivergenceGuard
 
 
 def build_datamodule(cfg: DictConfig) -> pl.LightningDataModule:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from genlab.errors import GenlabError
+from genlab.core.errors import GenlabError
 
 
 def run_cli(main: Callable[[list[str]], object], usage: str | Callable[[list[str]], str],

@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 from matplotlib.figure import Figure  # draws to a file without pyplot, so no display backend is involved
 
-from genlab.errors import ConfigError
-from genlab.tracking import CSV_DIR
+from genlab.core.errors import ConfigError
+from genlab.runner.tracking import CSV_DIR
 
 # Config keys that differ between any two runs without describing the experiment
 IGNORED_PREFIXES = ("run_dir", "git.", "ckpt", "choices.", "logger.", "_wandb", "trainer.enable_progress_bar")

@@ -7,7 +7,7 @@ import math
 import pytorch_lightning as pl
 import torch
 
-from genlab.errors import DivergenceError
+from genlab.core.errors import DivergenceError
 
 
 def first_non_finite(metrics: dict[str, object], prefix: str = "train/") -> tuple[str, float] | None:

@@ -21,10 +21,10 @@ import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from genlab.config import compose
-from genlab.config.load import CONFIG_DIR
-from genlab.errors import ConfigError, GenlabError
-from genlab.rundir import REPO_ROOT
+from genlab.core.errors import ConfigError, GenlabError
+from genlab.runner.config import compose
+from genlab.runner.config.load import CONFIG_DIR
+from genlab.runner.rundir import REPO_ROOT
 
 LAUNCHER_PREFIX = "launcher."
 
@@ -196,7 +196,7 @@ def run_local(jobs: list[Job], parallel: int = 1) -> list[Outcome]:
 
 def train_job(args: list[str]) -> str:
     """What a submitit job runs: one training, in the job's own process."""
-    from genlab.train import train
+    from genlab.runner.train import train
 
     return str(train(compose(args)).run_dir)
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytorch_lightning as pl
 from omegaconf import DictConfig
 
-from genlab.config import typed
-from genlab.metrics.classifier import ensure_classifier, load_classifier
+from genlab.metrics.mnist_classifier import load_classifier
+from genlab.runner.classifier import ensure_classifier
+from genlab.runner.config import typed
 
 
 def _say(line: str) -> None:

@@ -13,7 +13,7 @@ import inspect
 import pkgutil
 from functools import cache
 
-from genlab.errors import ConfigError
+from genlab.core.errors import ConfigError
 
 _PACKAGES = {
     "model": "lightning_modules",

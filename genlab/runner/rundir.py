@@ -10,9 +10,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from genlab.errors import RunDirError
+from genlab.core.errors import RunDirError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR_ENV = "GENLAB_RUN_DIR"
 WANDB_ID_ENV = "GENLAB_WANDB_ID"
 
@@ -30,7 +30,7 @@ def choose_run_dir(experiment: str, run_dir: str | None) -> Path:
     """The explicit ``run_dir``, else ``runs/<experiment>/<timestamp>-<id>``.
 
     Every DDP process must agree: Lightning's own launcher starts the other ranks with our environment, so
-    ``genlab.train`` publishes the choice in ``GENLAB_RUN_DIR`` while it runs; torchrun and SLURM start ranks
+    ``genlab.runner.train`` publishes the choice in ``GENLAB_RUN_DIR`` while it runs; torchrun and SLURM start ranks
     independently, so there the folder is named after the job id they share.
     """
     if run_dir:

@@ -10,10 +10,10 @@ import torch
 from omegaconf import DictConfig
 from torchvision.utils import save_image
 
-from genlab.build import build_datamodule
+from genlab.callbacks.images import image_grid
 from genlab.callbacks.latent_interpolation import slerp
-from genlab.errors import ConfigError
-from genlab.images import image_grid
+from genlab.core.errors import ConfigError
+from genlab.runner.build import build_datamodule
 
 STEPS = 10  # images in the interpolation strip
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from genlab.config import compose
-from genlab.errors import ConfigError
+from genlab.core.errors import ConfigError
+from genlab.runner.config import compose
 
 
 def _read(path: Path) -> dict:

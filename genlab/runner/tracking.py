@@ -14,7 +14,7 @@ from pytorch_lightning.utilities import rank_zero_only
 from wandb.sdk import wandb_setup
 from wandb.sdk.lib import wbauth
 
-from genlab.errors import GenlabError
+from genlab.core.errors import GenlabError
 
 # Seconds wandb.init may spend reaching the server before `auto` gives up and logs offline (wandb's own
 # default is 90 s, and its retries about double it); WANDB_INIT_TIMEOUT, wandb's variable, overrides it.
@@ -66,7 +66,7 @@ def _say(line: str) -> None:
 def make_loggers(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_type: str = "train",
                  mode: str | None = None) -> list[Logger]:
     """W&B (unless disabled) and a local CSV copy of every logged scalar, so the run folder alone holds every
-    number (``genlab.compare`` reads it without W&B). ``mode`` overrides ``cfg.logger.mode`` (evaluate follows
+    number (``genlab.runner.compare`` reads it without W&B). ``mode`` overrides ``cfg.logger.mode`` (evaluate follows
     the mode its run was trained in)."""
     wandb_logger = make_logger(cfg, run_dir, run_id, config, job_type, mode)
     csv_logger = CSVLogger(save_dir=str(run_dir), name=CSV_DIR)  # a new version_<n>: a resume never overwrites

@@ -16,20 +16,14 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_only
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from genlab.build import build_callbacks, build_datamodule, build_model, build_trainer
-from genlab.checkpoints import (
-    LatestCheckpoint,
-    check_fits,
-    check_same_model,
-    latest_checkpoint,
-    read_checkpoint_config,
-    run_dir_of,
-)
-from genlab.config.load import to_saved
-from genlab.console import progress_callbacks, quiet
-from genlab.errors import ConfigError, RunInterrupted
-from genlab.prepare import prepare
-from genlab.rundir import (
+from genlab.core.errors import ConfigError, RunInterrupted
+from genlab.core.saved import check_same_model, read_checkpoint_config
+from genlab.runner.build import build_callbacks, build_datamodule, build_model, build_trainer
+from genlab.runner.checkpoints import LatestCheckpoint, check_fits, latest_checkpoint, run_dir_of
+from genlab.runner.config.load import to_saved
+from genlab.runner.console import progress_callbacks, quiet
+from genlab.runner.prepare import prepare
+from genlab.runner.rundir import (
     RUN_DIR_ENV,
     WANDB_ID_ENV,
     choose_run_dir,
@@ -39,7 +33,7 @@ from genlab.rundir import (
     run_id_for,
     shared_id,
 )
-from genlab.tracking import make_loggers, start_wandb_run
+from genlab.runner.tracking import make_loggers, start_wandb_run
 
 
 @dataclass

@@ -13,10 +13,10 @@ from torchvision.transforms.functional import pil_to_tensor, to_pil_image
 from tqdm import tqdm
 
 from datamodules.image_files import IMAGE_EXTENSIONS, list_images, load_rgb
-from genlab.checkpoints import read_checkpoint_config
-from genlab.config import typed
-from genlab.config.load import check_writable_folder
-from genlab.errors import CheckpointError, ConfigError, DataError
+from genlab.core.errors import CheckpointError, ConfigError, DataError
+from genlab.core.saved import read_checkpoint_config
+from genlab.runner.config import typed
+from genlab.runner.config.load import check_writable_folder
 from lightning_modules.cyclegan import DIRECTIONS, CycleGAN, build_generator
 
 MULTIPLE = 4  # the generator halves the image twice

@@ -1,20 +1,13 @@
 """Typed configs: dataclass schemas per group, YAML defaults under ``configs/``, dotlist overrides."""
 
-from genlab.config.load import (
+from genlab.core.schema import CallbacksConfig, DataConfig, EvalConfig, ModelConfig, check
+from genlab.runner.config.groups import LoggerConfig, TrainerConfig
+from genlab.runner.config.load import (
     compose,
     compose_from_saved,
     list_experiments,
     to_yaml,
     typed,
-)
-from genlab.config.schema import (
-    CallbacksConfig,
-    DataConfig,
-    EvalConfig,
-    LoggerConfig,
-    ModelConfig,
-    TrainerConfig,
-    check,
 )
 
 __all__ = [

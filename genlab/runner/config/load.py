@@ -16,12 +16,12 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from omegaconf.nodes import StringNode
 
-from genlab import registry
-from genlab.config.schema import DEFAULT_CHOICES, FIXED_GROUPS, GROUPS, OPEN_GROUPS, TOP_LEVEL
-from genlab.config.trainer_args import refuse_genlab_keys, validate_trainer_args
-from genlab.errors import ConfigError, GenlabError
+from genlab.core.errors import ConfigError, GenlabError
+from genlab.runner import registry
+from genlab.runner.config.groups import DEFAULT_CHOICES, FIXED_GROUPS, GROUPS, OPEN_GROUPS, TOP_LEVEL
+from genlab.runner.config.trainer_args import refuse_genlab_keys, validate_trainer_args
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs"
 
 
 def list_experiments(config_dir: Path = CONFIG_DIR) -> list[str]:

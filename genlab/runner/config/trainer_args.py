@@ -19,7 +19,7 @@ from typing import Any
 import pytorch_lightning as pl
 from lightning_fabric.utilities.exceptions import MisconfigurationException
 
-from genlab.errors import ConfigError
+from genlab.core.errors import ConfigError
 
 # Arguments genlab sets itself for every run, so a value given under trainer.* could only conflict with it.
 SET_BY_GENLAB = {

@@ -1,4 +1,4 @@
-"""Train, cache and load the MNIST classifier that FID/KID/IS use as their feature extractor.
+"""Train and cache the MNIST classifier that FID/KID/IS use as their feature extractor.
 
 The checkpoint is cached under ``$GENLAB_CACHE_DIR`` (default ``~/.cache/genlab``) in a file named after a
 hash of the training config, so every project sharing a config shares one network and its metrics are
@@ -13,10 +13,8 @@ import fcntl
 import hashlib
 import json
 import os
-import pickle
 import sys
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -28,9 +26,9 @@ from omegaconf.errors import OmegaConfBaseException
 from tqdm.auto import tqdm
 
 from datamodules.mnist import MNISTConfig, load_mnist_tensors
-from genlab.config.schema import ClassifierConfig
-from genlab.errors import CheckpointError, ConfigError
-from lightning_modules.nets.mnist_classifier import MNISTClassifier
+from genlab.core.errors import ConfigError
+from genlab.core.schema import ClassifierConfig
+from genlab.metrics.mnist_classifier import MNISTClassifier, build_classifier
 
 CACHE_ENV = "GENLAB_CACHE_DIR"
 # Bumped whenever the network or the training loop changes, so stale cached weights are never reused.
@@ -60,10 +58,6 @@ def default_cache_dir() -> Path:
 
 def cached_path(cfg: ClassifierConfig, cache_dir: str | Path | None = None) -> Path:
     return Path(cache_dir or default_cache_dir()) / f"mnist_classifier-{config_hash(cfg)}.pt"
-
-
-def build_classifier(cfg: ClassifierConfig) -> MNISTClassifier:
-    return MNISTClassifier(tuple(cfg.channels), cfg.num_features, cfg.dropout)
 
 
 def _as_input(images: torch.Tensor) -> torch.Tensor:
@@ -124,24 +118,6 @@ def save_classifier(net: MNISTClassifier, cfg: ClassifierConfig, test_accuracy: 
                 "state_dict": net.state_dict()}, tmp)
     os.replace(tmp, path)
     return path
-
-
-def load_classifier(path: str | Path) -> tuple[MNISTClassifier, dict]:
-    """The network (eval mode, no gradients) and the file's metadata (config, test_accuracy)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"classifier checkpoint {path} does not exist; make one with scripts/train_classifier.py")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        cfg = ClassifierConfig(**saved["config"])
-        net = build_classifier(cfg)
-        net.load_state_dict(saved["state_dict"])
-    except (RuntimeError, KeyError, TypeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError) as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CheckpointError(f"classifier checkpoint {path} is unreadable ({reason[:200]}); delete it and run "
-                              "scripts/train_classifier.py") from None
-    net.eval().requires_grad_(False)
-    return net, {"config": cfg, "test_accuracy": saved.get("test_accuracy")}
 
 
 def ensure_classifier(cfg: ClassifierConfig | None = None, cache_dir: str | Path | None = None,

@@ -1,0 +1,65 @@
+"""What genlab keeps in a Lightning checkpoint beside Lightning's own state, and reading it back with clear errors.
+
+``checkpoint[KEY]["config"]`` is the run config (written by the runner's ``SaveRunConfig``); models read it to
+rebuild themselves in ``load_from_checkpoint``, the runner to resume and evaluate.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from genlab.core.data import DataInfo
+from genlab.core.errors import CheckpointError
+from genlab.core.schema import as_config
+
+KEY = "genlab"
+
+
+def read_entry(path: str | Path) -> dict:
+    """genlab's entry of a checkpoint; CheckpointError for a missing, corrupt or foreign file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist; pass ckpt=PATH to a .ckpt file "
+                              "(runs/<experiment>/<run>/checkpoints/last.ckpt)")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"checkpoint {path} is unreadable ({reason[:200]}); it may be truncated or not a "
+                              "PyTorch file") from None
+    if not isinstance(checkpoint, dict) or KEY not in checkpoint:
+        raise CheckpointError(f"checkpoint {path} was not written by genlab (no '{KEY}' entry); train with "
+                              "scripts/train.py to get one")
+    return checkpoint[KEY]
+
+
+def read_checkpoint_config(path: str | Path) -> dict:
+    """The run config saved in a genlab checkpoint."""
+    return read_entry(path)["config"]
+
+
+def check_same_model(saved: dict, model_name: str, path: str | Path) -> None:
+    saved_model = (saved.get("model") or {}).get("name")
+    if saved_model != model_name:
+        raise CheckpointError(f"checkpoint {path} holds a {saved_model!r} model but this run builds "
+                              f"{model_name!r}; resume with the checkpoint alone (ckpt=PATH, no experiment) or "
+                              "pick the matching experiment")
+
+
+def constructor_args(path: str | Path, model_config: type, model_name: str, eval_config: type) -> dict:
+    """``cfg``, ``data_info`` and ``eval_cfg`` of the ``model_name`` model saved in ``path``: its typed model and
+    eval configs from the run config, its DataInfo as saved beside it."""
+    entry = read_entry(path)
+    saved = entry["config"]
+    check_same_model(saved, model_name, path)
+    if "data_info" not in entry:
+        raise CheckpointError(f"checkpoint {path} predates the DataInfo entry that load_from_checkpoint reads; "
+                              "load it with genlab.load(path)")
+    info = entry["data_info"]
+    return {"cfg": as_config(model_config, saved.get("model") or {}, "model"),
+            "data_info": DataInfo(tuple(info["image_shape"]), tuple(info["value_range"]), info["num_classes"]),
+            "eval_cfg": as_config(eval_config, saved.get("eval") or {}, "eval")}
