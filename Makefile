@@ -15,7 +15,7 @@ export GENLAB_DATA_DIR := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: install install-inception train test lint clean
+.PHONY: install install-inception train test test-quick lint clean
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ train: install
 
 test: install
 	$(PY) -m pytest -q
+
+# the tests not marked slow (no subprocess, DDP or end-to-end run): a few minutes; `make test` runs everything
+test-quick: install
+	$(PY) -m pytest -q -m "not slow"
 
 lint: install
 	$(VENV)/bin/ruff check .

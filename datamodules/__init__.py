@@ -1,1 +1,10 @@
-"""LightningDataModules. They describe their images through ``DataInfo`` and know nothing of models."""
+"""LightningDataModules. They describe their images through ``DataInfo`` and know nothing of models.
+``DATAMODULES`` is the table configs choose from with ``data.name``: a new datamodule is its file and one line."""
+
+from datamodules.mnist import MNISTDataModule
+from datamodules.unpaired import UnpairedDataModule
+
+DATAMODULES = {
+    "mnist": MNISTDataModule,
+    "unpaired": UnpairedDataModule,
+}

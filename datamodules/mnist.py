@@ -112,7 +112,6 @@ def load_mnist_tensors(cfg: MNISTConfig, train: bool) -> tuple[torch.Tensor, tor
 class MNISTDataModule(pl.LightningDataModule):
     """Train/val split of the 60k training images (seeded), and the 10k test images."""
 
-    name = "mnist"
     Config = MNISTConfig
     batches = "labelled images"  # (images, labels); see GenerativeModule.batches
 

@@ -103,7 +103,6 @@ class UnalignedImages(Dataset):
 class UnpairedDataModule(pl.LightningDataModule):
     """Train and test splits of two unpaired image folders (no validation split, as in the official code)."""
 
-    name = "unpaired"
     Config = UnpairedConfig
     batches = "unpaired images"  # {"A": ..., "B": ...}; see GenerativeModule.batches
 

@@ -40,7 +40,6 @@ class AutoencoderConfig(ModelConfig):
 
 
 class Autoencoder(GenerativeModule):
-    name = "autoencoder"
     Config = AutoencoderConfig
     validation_metrics = ("val/loss", "val/mse")
 

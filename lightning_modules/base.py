@@ -14,8 +14,8 @@ from genlab.core.schema import EvalConfig, ModelConfig
 class GenerativeModule(pl.LightningModule):
     """Base of every model: built as ``Model(cfg, data_info, eval_cfg)`` by ``genlab.runner.build``.
 
-    Subclasses set ``name`` and ``Config`` to register, compute their losses as a dict of named terms and
-    hand it to ``log_terms``, so each term shows up as ``<stage>/<term>`` in W&B.
+    Subclasses set ``Config`` (their schema) and join ``lightning_modules.MODELS``; they compute their losses as a
+    dict of named terms and hand it to ``log_terms``, so each term shows up as ``<stage>/<term>`` in W&B.
     """
 
     Config = ModelConfig
@@ -71,7 +71,10 @@ class GenerativeModule(pl.LightningModule):
         """Lightning's loader. Models take typed configs and a DataInfo, which Lightning's saved hyperparameters
         would have to pickle; the run config and DataInfo genlab stores in every checkpoint rebuild them instead."""
         if "cfg" not in kwargs:
-            kwargs = {**constructor_args(checkpoint_path, cls.Config, cls.name, EvalConfig), **kwargs}
+            from lightning_modules import MODELS  # the table imports every model, this one included
+
+            name = next(key for key, model in MODELS.items() if model is cls)
+            kwargs = {**constructor_args(checkpoint_path, cls.Config, name, EvalConfig), **kwargs}
         return super().load_from_checkpoint(checkpoint_path, map_location, hparams_file, strict, weights_only,
                                             **kwargs)
 

@@ -89,7 +89,6 @@ def per_image_l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class CycleGAN(GenerativeModule):
     """Batches are ``{"A": images, "B": images}`` in [-1, 1]; test batches add ``A_valid``/``B_valid`` masks."""
 
-    name = "cyclegan"
     Config = CycleGANConfig
     batches = "unpaired images"
     optimizer_steps_per_batch = 2  # the generators' step, then the discriminators'

@@ -103,7 +103,6 @@ def _chunks(total: int, size: int) -> Iterator[int]:
 
 
 class GAN(GenerativeModule):
-    name = "gan"
     Config = GANConfig
     validation_metrics = ("val/fid", "val/classifier_is", "val/class_coverage", "val/class_kl")
     ddp_find_unused_parameters = True  # G's backward leaves D without gradients and vice versa

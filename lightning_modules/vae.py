@@ -61,7 +61,6 @@ class VAEConfig(ModelConfig):
 
 
 class VAE(GenerativeModule):
-    name = "vae"
     Config = VAEConfig
     validation_metrics = ("val/loss", "val/neg_elbo", "val/recon", "val/kl")
 

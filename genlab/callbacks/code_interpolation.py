@@ -24,7 +24,6 @@ class CodeInterpolation(pl.Callback):
     """At the end of training. Needs ``pl_module.encode(x)`` -> codes and ``pl_module.decode(z)`` -> images in
     the data range. Each row: test image a | decoded codes from a to b | test image b."""
 
-    name = "code_interpolation"
 
     def __init__(self, cfg: CallbacksConfig):
         self.rows = max(1, min(MAX_ROWS, cfg.num_images // 2))

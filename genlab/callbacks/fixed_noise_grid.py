@@ -16,7 +16,6 @@ class FixedNoiseGrid(pl.Callback):
     """Every ``image_every_n_epochs`` training epochs, rank zero only. Needs ``pl_module.fixed_noise`` (N, latent)
     and ``pl_module.generate(z)`` -> images in the data range; shows the first ``num_images`` codes."""
 
-    name = "fixed_noise_grid"
 
     def __init__(self, cfg: CallbacksConfig):
         self.every, self.num_images = cfg.image_every_n_epochs, cfg.num_images

@@ -28,7 +28,6 @@ class LatentInterpolation(pl.Callback):
     """Every ``image_every_n_epochs`` training epochs, rank zero only. Needs ``pl_module.fixed_noise`` and
     ``pl_module.generate(z)``; rows interpolate between fixed codes 0 and 1, 2 and 3, ..."""
 
-    name = "latent_interpolation"
 
     def __init__(self, cfg: CallbacksConfig):
         self.every = cfg.image_every_n_epochs

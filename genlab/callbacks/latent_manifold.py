@@ -25,7 +25,6 @@ class LatentManifold(pl.Callback):
     """At the end of training, for models with a 2-D latent and a N(0, I) prior; other latent sizes are
     skipped with a note. Needs ``pl_module.fixed_noise`` (for the latent size) and ``pl_module.decode(z)``."""
 
-    name = "latent_manifold"
 
     def __init__(self, cfg: CallbacksConfig):
         del cfg

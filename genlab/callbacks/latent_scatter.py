@@ -38,7 +38,6 @@ def scatter_figure(points: torch.Tensor, labels: torch.Tensor, axes: str, title:
 class LatentScatter(pl.Callback):
     """At the end of training. Needs ``pl_module.encode(x)`` -> codes (N, d) and labelled test batches."""
 
-    name = "latent_scatter"
 
     def __init__(self, cfg: CallbacksConfig):
         del cfg

@@ -14,7 +14,6 @@ class ReconstructionGrid(pl.Callback):
     """Every ``image_every_n_epochs`` validation epochs. Needs ``pl_module(x)`` -> reconstruction in the data
     range, and uses ``pl_module.corrupt(x)`` when the model has it and it changes the input."""
 
-    name = "reconstruction_grid"
 
     def __init__(self, cfg: CallbacksConfig):
         self.every, self.num_images = cfg.image_every_n_epochs, cfg.num_images

@@ -18,7 +18,6 @@ class TranslationGrid(pl.Callback):
     epoch, one picture per direction: a row per test image, the columns named in ``PANELS``. Needs
     ``pl_module.visuals(real_A, real_B)`` -> those tensors, and test batches ``{"A", "B", "A_valid", "B_valid"}``."""
 
-    name = "translation_grid"
 
     def __init__(self, cfg: CallbacksConfig):
         self.every_steps, self.every_epochs = cfg.image_every_n_steps, cfg.image_every_n_epochs
