@@ -29,7 +29,7 @@ from claims_common import (
 NAME = "gan_game"
 LOSSES = ("non_saturating", "minimax")
 KEYS = ("train/D_x", "train/D_G_z", "train/g_grad_norm")
-TINY = ["trainer.max_steps=6", "trainer.limit_val_batches=0", "model.ngf=8", "model.ndf=8"]  # no validation, as in full
+TINY = ["max_batches=6", "trainer.limit_val_batches=0", "model.ngf=8", "model.ndf=8"]  # no validation, as in full
 
 
 def main() -> None:

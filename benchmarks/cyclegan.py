@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 from machine import cpu_name  # noqa: E402
 
 from datamodules.image_files import load_rgb  # noqa: E402
+from genlab.core.steps import logging_step  # noqa: E402
 from genlab.metrics.distribution_metrics import DistributionMetrics  # noqa: E402
 from genlab.metrics.image_features import build_feature_extractor, resolve_features  # noqa: E402
 from genlab.runner.build import build_datamodule, build_model  # noqa: E402
@@ -118,7 +119,7 @@ def short_run(minutes: float, run_dir: Path) -> tuple[dict, dict, int, dict, str
                         enable_model_summary=False)
     before = {k.removeprefix("test/"): v for k, v in tester.test(untrained, datamodule, verbose=False)[0].items()}
     result = train(cfg)  # ends with the test of the last weights (no "best" checkpoint without validation)
-    steps = result.trainer.fit_loop.epoch_loop._batches_that_stepped
+    steps = logging_step(result.trainer)
     after = {k.removeprefix("test/"): v.item() for k, v in result.trainer.callback_metrics.items()
              if k.startswith("test/")}
     return before, after, steps, distribution_baselines(cfg, kind), kind

@@ -17,6 +17,7 @@ import time
 import torch
 from machine import cpu_name
 
+from genlab.core.steps import logging_step
 from genlab.runner.classifier import ensure_classifier
 from genlab.runner.config import compose
 from genlab.runner.evaluate import evaluate
@@ -45,7 +46,7 @@ def main() -> None:
     start = time.time()
     result = train(cfg)
     fit_s = time.time() - start
-    batches = result.trainer.fit_loop.epoch_loop._batches_that_stepped
+    batches = logging_step(result.trainer)
     images_per_s = batches * cfg.data.batch_size / fit_s
     ckpt = result.trainer.checkpoint_callback.best_model_path or f"{run_dir}/checkpoints/last.ckpt"
     start = time.time()

@@ -26,6 +26,7 @@ import torch
 from machine import cpu_name
 
 import genlab.runner.train as genlab_train
+from genlab.core.steps import logging_step
 from genlab.runner.classifier import ensure_classifier
 from genlab.runner.config import compose
 from genlab.runner.evaluate import evaluate
@@ -51,7 +52,7 @@ class TimeMarks(pl.Callback):
             if mark not in self.saved and elapsed >= mark:
                 path = self.dir / f"t{mark:g}min.ckpt"
                 trainer.save_checkpoint(path)
-                self.saved[mark] = (path, trainer.fit_loop.epoch_loop._batches_that_stepped)
+                self.saved[mark] = (path, logging_step(trainer))
         if len(self.saved) == len(self.marks):
             trainer.should_stop = True
 

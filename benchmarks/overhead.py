@@ -61,7 +61,7 @@ def per_step(stamps: list[float], warmup: int) -> float:
 
 def config(model: str, steps: int, batch_size: int, run_dir: str, extra: list[str]):
     return compose([f"experiment={EXPERIMENTS[model]}", "trainer.accelerator=cpu", "trainer.devices=1",
-                    "trainer.max_epochs=-1", f"trainer.max_steps={steps}", "trainer.limit_val_batches=0",
+                    "trainer.max_epochs=-1", f"max_batches={steps}", "trainer.limit_val_batches=0",
                     "trainer.limit_test_batches=0", "logger.mode=offline", f"data.batch_size={batch_size}",
                     "seed=0", f"run_dir={run_dir}", *extra])
 
@@ -116,12 +116,12 @@ def run_plain(kind: str, cfg) -> tuple[float, float, list[float]]:
     datamodule.setup("fit")
     step = plain_step_fn(kind, model)
     stamps, loss, done = [], float("nan"), 0
-    while done < cfg.trainer.max_steps:
+    while done < cfg.max_batches:
         for x, *_ in datamodule.train_dataloader():
             loss = step(x)
             stamps.append(time.perf_counter())
             done += 1
-            if done == cfg.trainer.max_steps:
+            if done == cfg.max_batches:
                 break
     return time.perf_counter() - start, loss, stamps
 

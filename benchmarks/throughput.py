@@ -66,7 +66,7 @@ def batch_images(batch) -> int:
 def model_rate(overrides: list[str], steps: int, warmup: int, accelerator: str, root: str) -> tuple[float, float]:
     """(images/s, peak CUDA memory in MiB or nan) of the model's training step."""
     cfg = compose([*overrides, f"trainer.accelerator={accelerator}", "trainer.devices=1", "trainer.max_epochs=1",
-                   f"trainer.max_steps={warmup + steps}", "trainer.limit_val_batches=0",
+                   f"max_batches={warmup + steps}", "trainer.limit_val_batches=0",
                    "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false", "seed=0"])
     pl.seed_everything(0, verbose=False)
     datamodule = build_datamodule(cfg)

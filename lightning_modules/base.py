@@ -20,7 +20,7 @@ class GenerativeModule(pl.LightningModule):
 
     Config = ModelConfig
     # Read by genlab.runner.build when it makes the Trainer. Lightning's global_step and max_steps count
-    # optimizer.step() calls; genlab's trainer.max_steps counts batches, so the Trainer gets it times this.
+    # optimizer.step() calls; the top-level max_batches counts batches, so the Trainer's max_steps is it times this.
     optimizer_steps_per_batch: int = 1
     # True when a backward pass leaves trainable parameters without a gradient (toggled optimizers): DDP then
     # needs find_unused_parameters=True to finish its gradient reduction, so build picks that DDP variant.

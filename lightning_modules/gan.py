@@ -9,11 +9,11 @@ probability, see ``gan_losses.discriminator_probability``) approach 0.5 at the e
 Counters: Lightning's ``trainer.global_step`` counts optimizer steps (1 + d_steps per batch here, read from
 ``trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress``) and its ``max_steps`` stops on that
 count. Everything genlab users set or read counts batches instead:
-- ``trainer.max_steps`` in the config counts batches: ``genlab.runner.build`` hands the Trainer
-  ``max_steps * optimizer_steps_per_batch``, so training stops after exactly that many batches;
-- ``trainer.log_every_n_steps``, the W&B x-axis (Lightning's ``trainer/global_step`` key is its batch counter
-  ``fit_loop.epoch_loop._batches_that_stepped``, not ``global_step``) and the pictures' step
-  (``genlab.callbacks.images.logging_step``) count batches already;
+- the top-level ``max_batches`` counts batches: ``genlab.runner.build`` hands the Trainer
+  ``max_steps = max_batches * optimizer_steps_per_batch``, so training stops after exactly that many batches
+  (``trainer.max_steps`` goes to Lightning unchanged and counts optimizer steps);
+- ``trainer.log_every_n_steps``, the W&B x-axis (Lightning's ``trainer/global_step`` key is its batch counter,
+  not ``global_step``) and the pictures' step (``genlab.core.steps.logging_step``) count batches already;
 - ``trainer.global_step`` and the checkpoint's ``global_step`` stay optimizer steps (what Lightning resumes from).
 
 Validation and test score samples with ``genlab.metrics``: FID (and at test KID, the real-vs-real floor)

@@ -1,26 +1,18 @@
-"""Shared fixtures: the real data in ../shared/data, and runs of the real CLI scripts."""
+"""Shared fixtures: the real data in ../shared/data, runs of the real CLI scripts, the tiny classifier."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("GENLAB_DATA_DIR") or REPO.parent / "shared" / "data")
+from tests.helpers import SHARED_DATA, TINY_CLASSIFIER_KEYS, run_script
 
 # Tests never download: point every datamodule at the shared copy unless the caller chose another.
 os.environ.setdefault("GENLAB_DATA_DIR", str(SHARED_DATA))
 os.environ["WANDB_MODE"] = "offline"  # a developer's own credentials must not make tests go online
 os.environ.setdefault("WANDB_SILENT", "true")
-
-# Keeps CLI runs short: a few batches, no sanity check, no progress bars in the test log.
-FAST = ["trainer.max_epochs=1", "trainer.limit_train_batches=8", "trainer.limit_val_batches=2",
-        "trainer.limit_test_batches=2", "trainer.num_sanity_val_steps=0", "trainer.enable_progress_bar=false",
-        "trainer.accelerator=cpu", "trainer.devices=1", "trainer.log_every_n_steps=1"]
 
 
 @pytest.fixture(scope="session")
@@ -31,15 +23,21 @@ def data_dir() -> Path:
     return path
 
 
-def run_script(script: str, *args: str, cwd: Path | None = None, timeout: int = 600,
-               env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``scripts/<script>`` in a real subprocess with this interpreter; ``env`` values of None unset."""
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    full_env = {k: v for k, v in full_env.items() if v is not None}
-    return subprocess.run([sys.executable, str(REPO / "scripts" / script), *args], cwd=cwd or REPO,
-                          capture_output=True, text=True, timeout=timeout, env=full_env)
-
-
 @pytest.fixture
 def cli():
     return run_script
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tmp_path_factory, data_dir) -> Path:
+    """A small, quickly trained MNIST classifier for the GAN tests' FID/KID/class statistics (the default one
+    takes minutes on CPU); made once per session through the real ``scripts/train_classifier.py``."""
+    from genlab.runner.classifier import cached_path, parse_config
+
+    cache = tmp_path_factory.getbasetemp() / "classifier-cache"
+    path = cached_path(parse_config(TINY_CLASSIFIER_KEYS), cache)
+    if not path.is_file():
+        done = run_script("train_classifier.py", *TINY_CLASSIFIER_KEYS, f"cache_dir={cache}")
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert f"classifier: {path}" in done.stdout
+    return path

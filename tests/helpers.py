@@ -1,5 +1,6 @@
-"""Helpers shared by the test modules: a fresh machine's environment, tiny-run arguments, runs of the real train
-script (waiting on and signalling them), comparing checkpoints, and file checksums."""
+"""Helpers shared by the test modules: tiny-run arguments, runs of the real scripts (waiting on and signalling
+them), a quiet test Trainer, a fresh machine's environment, comparing checkpoints, and file checksums.
+Fixtures are in conftest.py, which imports from here (never the other way)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,52 @@ import sys
 import time
 from pathlib import Path
 
+import pytorch_lightning as pl
 import torch
 
-from tests.conftest import REPO, run_script
+from genlab.runner.config import compose
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("GENLAB_DATA_DIR") or REPO.parent / "shared" / "data")
+
+# Keeps CLI runs short: a few batches, no sanity check, no progress bars in the test log.
+FAST = ["trainer.max_epochs=1", "trainer.limit_train_batches=8", "trainer.limit_val_batches=2",
+        "trainer.limit_test_batches=2", "trainer.num_sanity_val_steps=0", "trainer.enable_progress_bar=false",
+        "trainer.accelerator=cpu", "trainer.devices=1", "trainer.log_every_n_steps=1"]
+
+
+def run_script(script: str, *args: str, cwd: Path | None = None, timeout: int = 600,
+               env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``scripts/<script>`` in a real subprocess with this interpreter; ``env`` values of None unset."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    full_env = {k: v for k, v in full_env.items() if v is not None}
+    return subprocess.run([sys.executable, str(REPO / "scripts" / script), *args], cwd=cwd or REPO,
+                          capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+def quiet_trainer(**kwargs) -> pl.Trainer:
+    """A real CPU Trainer without logger, checkpoints, progress bar or summary (tests add what they check)."""
+    return pl.Trainer(**{"accelerator": "cpu", "devices": 1, "logger": False, "enable_checkpointing": False,
+                         "enable_progress_bar": False, "enable_model_summary": False, **kwargs})
 
 # A small, quickly trained MNIST classifier for the GAN's FID/KID/class statistics (the default one takes
 # minutes on CPU): the keys of genlab.runner.classifier.ClassifierConfig that differ from its defaults.
 TINY_CLASSIFIER = {"channels": [8, 16], "num_features": 32, "dropout": 0.0, "train_size": 6000, "epochs": 1,
                    "batch_size": 64, "lr": 0.003}
-# the same as overrides of the run config (eval.classifier.<key>=value)
-TINY_CLASSIFIER_ARGS = [f"eval.classifier.{k}={str(v).replace(' ', '')}" for k, v in TINY_CLASSIFIER.items()]
+# the same as arguments of scripts/train_classifier.py (key=value) and as overrides of the run config
+TINY_CLASSIFIER_KEYS = [f"{k}={str(v).replace(' ', '')}" for k, v in TINY_CLASSIFIER.items()]
+TINY_CLASSIFIER_ARGS = [f"eval.classifier.{arg}" for arg in TINY_CLASSIFIER_KEYS]
+
+# The tiny CycleGAN the tests train: 32 px crops, ngf = ndf = 8, one residual block, real monet2photo images.
+# Only the parameter-count test builds the official size.
+TINY_CYCLEGAN = ["experiment=cyclegan_monet_small", "data.load_size=36", "data.crop_size=32", "data.num_workers=0",
+                 "data.test_batch_size=16", "model.ngf=8", "model.ndf=8", "model.n_blocks=1",
+                 # the tests never load Inception: "pixels" features (no weights) stand in for it
+                 "eval.features=pixels"]
+
+
+def tiny_cyclegan_cfg(*overrides: str):
+    return compose([*TINY_CYCLEGAN, *overrides])
 
 
 def fresh_machine(tmp_path: Path) -> dict[str, str | None]:

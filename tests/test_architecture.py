@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 # Each package's layer; the longest matching prefix wins ("genlab" itself only exposes genlab.load lazily).
 LAYER_OF = {

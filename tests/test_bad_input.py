@@ -12,8 +12,7 @@ from PIL import Image
 
 from datamodules.image_files import load_rgb, to_8bit
 from genlab.runner.cli import run_cli
-from tests.conftest import FAST, REPO, run_script
-from tests.helpers import tree_checksums
+from tests.helpers import FAST, REPO, run_script, tree_checksums
 
 AE = ["experiment=ae_mnist", "model.latent_dim=2", "data.batch_size=16"]
 LAST = "run/checkpoints/last.ckpt"

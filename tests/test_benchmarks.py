@@ -10,8 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
-from tests.gan_fixtures import tiny_classifier  # noqa: F401 - fixture
+from tests.helpers import REPO
 
 
 def run(*cmd: str, env: dict | None = None) -> str:
@@ -53,7 +52,7 @@ def test_throughput_tiny_has_a_row_per_model_and_path():
 
 
 @pytest.mark.slow
-def test_gpu_script_dry_run_on_cpu(tmp_path, tiny_classifier):  # noqa: F811
+def test_gpu_script_dry_run_on_cpu(tmp_path, tiny_classifier):
     out = run("bash", "benchmarks/gpu.sh", "--dry-run",
               env={"OUT_DIR": str(tmp_path / "gpu"), "GENLAB_CLASSIFIER_CKPT": str(tiny_classifier)})
     report = (tmp_path / "gpu" / "gpu.md").read_text()

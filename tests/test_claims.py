@@ -16,8 +16,7 @@ import torch
 from PIL import Image
 from pytorch_lightning.loggers import CSVLogger
 
-from tests.conftest import REPO
-from tests.gan_fixtures import tiny_classifier  # noqa: F401 - fixture
+from tests.helpers import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))  # the benchmark scripts import their siblings by name
 
@@ -157,7 +156,7 @@ def table_rows(table: str) -> list[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def claim1(tmp_path_factory, tiny_classifier):  # noqa: F811
+def claim1(tmp_path_factory, tiny_classifier):
     out = tmp_path_factory.mktemp("claim1")
     return out, *run_claim("ae_not_generative", out, f"--classifier-ckpt={tiny_classifier}")
 
@@ -225,7 +224,7 @@ def test_claim4_trains_cyclegan_with_and_without_the_cycle_loss(tmp_path):
 
 
 @pytest.mark.slow
-def test_claim5_reads_the_logged_game_back_from_both_runs(tmp_path, tiny_classifier):  # noqa: F811
+def test_claim5_reads_the_logged_game_back_from_both_runs(tmp_path, tiny_classifier):
     table, results = run_claim("gan_game", tmp_path, f"--classifier-ckpt={tiny_classifier}")
     assert [row[0] for row in table_rows(table)] == ["non_saturating", "minimax"]
     for loss in ("non_saturating", "minimax"):

@@ -10,8 +10,8 @@ from PIL import Image
 from datamodules.image_files import list_images
 from genlab.core.errors import ConfigError
 from genlab.runner.translate import translate
-from tests.conftest import FAST, SHARED_DATA, run_script
-from tests.cyclegan_setup import TINY
+from tests.helpers import FAST, SHARED_DATA, run_script
+from tests.helpers import TINY_CYCLEGAN as TINY
 from tests.wandb_offline import read_offline_run
 
 LOSSES = ["train/D_A", "train/G_A", "train/cycle_A", "train/idt_A", "train/D_B", "train/G_B", "train/cycle_B",

@@ -11,8 +11,8 @@ from torchvision import transforms as T
 from datamodules.image_files import list_images, load_rgb
 from datamodules.unpaired import UnalignedImages, UnpairedConfig, UnpairedDataModule, eval_transform
 from genlab.core.errors import ConfigError, DataError
-from tests.conftest import SHARED_DATA
-from tests.cyclegan_setup import tiny_cfg
+from tests.helpers import SHARED_DATA
+from tests.helpers import tiny_cyclegan_cfg as tiny_cfg
 
 MONET2PHOTO = SHARED_DATA / "monet2photo"
 

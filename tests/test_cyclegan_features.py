@@ -8,8 +8,8 @@ from datamodules.image_files import list_images, load_rgb
 from datamodules.unpaired import eval_transform
 from genlab.core.errors import ConfigError
 from genlab.metrics.image_features import build_feature_extractor, fid_helper_file, resolve_features
-from tests.conftest import SHARED_DATA
-from tests.cyclegan_setup import tiny_cfg
+from tests.helpers import SHARED_DATA
+from tests.helpers import tiny_cyclegan_cfg as tiny_cfg
 
 RANGE = (-1.0, 1.0)
 

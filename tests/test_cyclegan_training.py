@@ -7,7 +7,8 @@ import torch
 from genlab.runner.build import build_datamodule, build_model
 from lightning_modules.cyclegan import per_image_l1
 from lightning_modules.lr_policy import linear_decay_factor
-from tests.cyclegan_setup import tiny_cfg, trainer_kwargs
+from tests.helpers import quiet_trainer
+from tests.helpers import tiny_cyclegan_cfg as tiny_cfg
 
 NETS = ("G_A", "G_B", "D_A", "D_B")
 
@@ -37,7 +38,7 @@ class StepRecorder(pl.Callback):
 def fit(cfg, model=None, ckpt_path=None, callbacks=(), **kwargs):
     datamodule = build_datamodule(cfg)
     model = model or build_model(cfg, datamodule)
-    trainer = pl.Trainer(**trainer_kwargs(callbacks=list(callbacks), **kwargs))
+    trainer = quiet_trainer(callbacks=list(callbacks), **kwargs)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     return trainer, model, datamodule
 
@@ -90,7 +91,7 @@ def test_test_metrics_count_every_test_image_once():
     cfg = tiny_cfg("data.test_batch_size=8")
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
-    trainer = pl.Trainer(**trainer_kwargs())
+    trainer = quiet_trainer()
     metrics = trainer.test(model, datamodule=datamodule, verbose=False)[0]
     expected = {"cycle_l1_A": [], "idt_l1_B": [], "cycle_l1_B": [], "idt_l1_A": []}
     with torch.no_grad():

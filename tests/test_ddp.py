@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lightning_modules.autoencoder import Autoencoder
-from tests.conftest import FAST, run_script
+from tests.helpers import FAST, run_script
 from tests.wandb_offline import read_offline_run
 
 

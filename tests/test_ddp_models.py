@@ -14,8 +14,8 @@ import torch
 
 from lightning_modules.cyclegan import CycleGAN
 from lightning_modules.vae import VAE
-from tests.conftest import FAST, REPO
-from tests.cyclegan_setup import TINY
+from tests.helpers import FAST, REPO
+from tests.helpers import TINY_CYCLEGAN as TINY
 from tests.wandb_offline import read_offline_run
 
 TWO_RANKS = [*(a for a in FAST if not a.startswith("trainer.devices")), "trainer.devices=2", "trainer.strategy=ddp",

@@ -7,9 +7,10 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
+from genlab.core.steps import logging_step
 from genlab.runner.build import build_datamodule, build_model, trainer_kwargs
 from genlab.runner.config import compose
-from tests.conftest import FAST
+from tests.helpers import FAST
 
 TINY_MODELS = {
     "conv_ae": ["experiment=conv_ae_mnist", "model.channels=4", "model.latent_dim=4"],
@@ -35,7 +36,7 @@ def _probe(model: pl.LightningModule, generator: torch.Generator) -> torch.Tenso
 
 def _one_step(overrides: list[str], tmp_path) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward output before training and all weights after one training batch, from seed 0."""
-    cfg = compose([*overrides, *FAST, "trainer.max_steps=1", "trainer.limit_val_batches=0",
+    cfg = compose([*overrides, *FAST, "max_batches=1", "trainer.limit_val_batches=0",
                    "trainer.enable_model_summary=false", "data.batch_size=16", "seed=0"])
     pl.seed_everything(0, verbose=False)
     datamodule = build_datamodule(cfg)
@@ -47,7 +48,7 @@ def _one_step(overrides: list[str], tmp_path) -> tuple[torch.Tensor, torch.Tenso
     trainer = pl.Trainer(default_root_dir=tmp_path, logger=False, enable_checkpointing=False,
                          **trainer_kwargs(cfg, model))
     trainer.fit(model, datamodule=datamodule)
-    assert trainer.fit_loop.epoch_loop._batches_that_stepped == 1
+    assert logging_step(trainer) == 1
     weights = torch.cat([p.detach().float().flatten() for p in model.parameters()])
     return before, weights
 

@@ -8,8 +8,7 @@ import pytest
 import yaml
 
 from genlab.runner.config.load import list_experiments
-from tests.conftest import FAST, run_script
-from tests.helpers import TINY_CLASSIFIER_ARGS, fresh_machine
+from tests.helpers import FAST, TINY_CLASSIFIER_ARGS, fresh_machine, run_script
 from tests.wandb_offline import read_offline_run
 
 # tiny limits for every experiment; the CycleGAN's crops and nets are shrunk, the rest run at their defaults

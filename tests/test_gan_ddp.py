@@ -9,8 +9,7 @@ import math
 import pytest
 
 from lightning_modules.gan import GAN
-from tests.conftest import FAST
-from tests.helpers import TINY_CLASSIFIER_ARGS, fresh_machine
+from tests.helpers import FAST, TINY_CLASSIFIER_ARGS, fresh_machine
 from tests.wandb_offline import read_offline_run
 
 

@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from genlab.core.saved import read_checkpoint_config
+from genlab.core.steps import logging_step
 from genlab.runner.build import build_datamodule, build_model
 from genlab.runner.config import compose, compose_from_saved
 from genlab.runner.train import train
-from tests.conftest import FAST
+from tests.helpers import FAST
 
 TINY_EMA_GAN = ["experiment=gan_mnist", "model.ngf=4", "model.ndf=4", "data.batch_size=16", "model.ema_decay=0.5",
                 "model.spectral_norm=true", "model.loss=hinge", "model.lr_d=4e-4", "trainer.limit_val_batches=0",
@@ -24,7 +25,7 @@ def flat(net: torch.nn.Module) -> torch.Tensor:
 @pytest.mark.slow
 def test_ema_weights_survive_a_checkpoint_round_trip(tmp_path):
     run_dir = tmp_path / "run"
-    result = train(compose([*FAST, *TINY_EMA_GAN, "trainer.max_steps=3", f"run_dir={run_dir}"]))
+    result = train(compose([*FAST, *TINY_EMA_GAN, "max_batches=3", f"run_dir={run_dir}"]))
     model = result.model
     ema, live = flat(model.generator_ema.module), flat(model.generator)
     assert model.generator_ema.n_averaged.item() == 3  # one update per batch
@@ -46,7 +47,7 @@ def test_ema_weights_survive_a_checkpoint_round_trip(tmp_path):
         assert not torch.allclose(loaded.generate(z), loaded.output_activation(loaded.generator(z)))
 
     # resuming continues the same average: two more batches make five updates
-    resume = [f"ckpt={ckpt}", "trainer.max_steps=5", "trainer.max_epochs=3"]
+    resume = [f"ckpt={ckpt}", "max_batches=5", "trainer.max_epochs=3"]
     resumed = train(compose_from_saved(read_checkpoint_config(ckpt), resume))
-    assert resumed.trainer.fit_loop.epoch_loop._batches_that_stepped == 5
+    assert logging_step(resumed.trainer) == 5
     assert resumed.model.generator_ema.n_averaged.item() == 5

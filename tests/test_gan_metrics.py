@@ -19,7 +19,6 @@ from genlab.metrics.class_statistics import (
 )
 from genlab.metrics.mnist_classifier import load_classifier
 from genlab.metrics.sample_metrics import SampleMetrics, to_classifier_input
-from tests.gan_fixtures import tiny_classifier  # noqa: F401 - fixture
 
 
 def one_hot(labels: list[int], k: int) -> torch.Tensor:
@@ -86,7 +85,7 @@ def test_images(data_dir) -> torch.Tensor:
     return images[:1000].unsqueeze(1).float() / 255.0
 
 
-def test_real_digits_score_near_their_floor_and_noise_far_from_it(tiny_classifier, test_images):  # noqa: F811
+def test_real_digits_score_near_their_floor_and_noise_far_from_it(tiny_classifier, test_images):
     classifier, _ = load_classifier(tiny_classifier)
     metrics = SampleMetrics(classifier, (0.0, 1.0), kid_subset_size=200, kid_subsets=20)
     metrics.update_real(test_images[:500])
@@ -108,13 +107,13 @@ def test_real_digits_score_near_their_floor_and_noise_far_from_it(tiny_classifie
 
 @pytest.mark.skipif(__import__("importlib").util.find_spec("torch_fidelity") is not None,
                     reason="torch-fidelity installed: the Inception extractor may work here")
-def test_inception_features_without_torch_fidelity_is_a_clear_error(tiny_classifier):  # noqa: F811
+def test_inception_features_without_torch_fidelity_is_a_clear_error(tiny_classifier):
     classifier, _ = load_classifier(tiny_classifier)
     with pytest.raises(ConfigError, match="eval.features=inception needs torch-fidelity"):
         SampleMetrics(classifier, (0.0, 1.0), features="inception")
 
 
-def test_grey_digits_work_with_the_shared_image_extractors(tiny_classifier, test_images):  # noqa: F811
+def test_grey_digits_work_with_the_shared_image_extractors(tiny_classifier, test_images):
     """The CycleGAN's extractors (here the weight-free ``pixels``) take MNIST's one channel as grey RGB."""
     classifier, _ = load_classifier(tiny_classifier)
     metrics = SampleMetrics(classifier, (0.0, 1.0), features="pixels", kid_subset_size=200, kid_subsets=20)

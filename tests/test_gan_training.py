@@ -12,12 +12,12 @@ import torch
 
 from genlab.core.errors import ConfigError
 from genlab.core.saved import read_checkpoint_config
+from genlab.core.steps import logging_step
 from genlab.runner.build import build_datamodule, build_model, build_trainer
 from genlab.runner.config import compose, compose_from_saved
 from genlab.runner.prepare import prepare
 from genlab.runner.train import train
-from tests.conftest import FAST
-from tests.gan_fixtures import tiny_classifier  # noqa: F401 - fixture
+from tests.helpers import FAST
 from tests.wandb_offline import read_offline_run
 
 TINY_DCGAN = ["experiment=gan_mnist", "model.ngf=8", "model.ndf=8", "data.batch_size=32"]
@@ -29,20 +29,20 @@ def flat(net: torch.nn.Module) -> torch.Tensor:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, tiny_classifier):  # noqa: F811
-    """Two discriminator steps per batch, 3 batches an epoch, stopped by max_steps=5 (batches) in epoch 2."""
+def run(tmp_path_factory, tiny_classifier):
+    """Two discriminator steps per batch, 3 batches an epoch, stopped by max_batches=5 in epoch 2."""
     run_dir = tmp_path_factory.mktemp("gan") / "run"
-    cfg = compose([*TINY_DCGAN, *FAST, "model.d_steps=2", "trainer.max_epochs=4", "trainer.max_steps=5",
+    cfg = compose([*TINY_DCGAN, *FAST, "model.d_steps=2", "trainer.max_epochs=4", "max_batches=5",
                    "trainer.limit_train_batches=3", "trainer.limit_test_batches=0",
                    f"eval.classifier_ckpt={tiny_classifier}", "seed=3", f"run_dir={run_dir}"])
     result = train(cfg)
     return cfg, result
 
 
-def test_max_steps_logging_and_wandb_axis_count_batches(run):
+def test_max_batches_logging_and_wandb_axis_count_batches(run):
     cfg, result = run
     trainer = result.trainer
-    assert trainer.fit_loop.epoch_loop._batches_that_stepped == 5
+    assert logging_step(trainer) == 5
     assert trainer.global_step == 5 * (1 + cfg.model.d_steps)  # Lightning's count: every optimizer step
     history = read_offline_run(result.run_dir)
     # log_every_n_steps=1: one row of training diagnostics per batch, at batch numbers 0..4
@@ -88,13 +88,13 @@ def adam_steps(optimizer_state: dict) -> int:
     return int(next(iter(optimizer_state["state"].values()))["step"])
 
 
-def test_resume_continues_optimizers_and_stops_at_max_steps_in_batches(run, tmp_path):
+def test_resume_continues_optimizers_and_stops_at_max_batches(run, tmp_path):
     cfg, result = run
-    ckpt = result.run_dir / "checkpoints" / "last.ckpt"  # the latest state: max_steps stopped at 5 batches
+    ckpt = result.run_dir / "checkpoints" / "last.ckpt"  # the latest state: max_batches stopped at 5 batches
     saved = torch.load(ckpt, map_location="cpu", weights_only=True)
     assert [adam_steps(s) for s in saved["optimizer_states"]] == [5, 5 * cfg.model.d_steps]
     resumed_cfg = compose_from_saved(read_checkpoint_config(ckpt), [
-        f"ckpt={ckpt}", "trainer.max_steps=7", f"run_dir={tmp_path / 'resumed'}", "logger.mode=disabled"])
+        f"ckpt={ckpt}", "max_batches=7", f"run_dir={tmp_path / 'resumed'}", "logger.mode=disabled"])
     resumed = train(resumed_cfg).trainer
     # 2 more batches: G's Adam continues from 5 steps to 7, D's from 10 to 14
     assert [adam_steps(o.state_dict()) for o in resumed.optimizers] == [7, 7 * cfg.model.d_steps]
@@ -123,8 +123,8 @@ class StepProbe(pl.Callback):
         self._snap("end", module)
 
 
-def test_generator_step_leaves_d_alone_and_discriminator_step_leaves_g_alone(tmp_path, tiny_classifier):  # noqa: F811
-    cfg = compose([*TINY_DCGAN, *FAST, "trainer.max_steps=2", "trainer.limit_val_batches=0",
+def test_generator_step_leaves_d_alone_and_discriminator_step_leaves_g_alone(tmp_path, tiny_classifier):
+    cfg = compose([*TINY_DCGAN, *FAST, "max_batches=2", "trainer.limit_val_batches=0",
                    f"eval.classifier_ckpt={tiny_classifier}"])
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
@@ -142,18 +142,18 @@ def test_generator_step_leaves_d_alone_and_discriminator_step_leaves_g_alone(tmp
         assert torch.equal(d["G"], end["G"]) and not torch.equal(d["D"], end["D"])
 
 
-def test_bf16_mixed_precision_mlp_gan_steps_on_cpu(tmp_path, tiny_classifier):  # noqa: F811
+def test_bf16_mixed_precision_mlp_gan_steps_on_cpu(tmp_path, tiny_classifier):
     cfg = compose(["experiment=mlp_gan_mnist", *FAST, "model.g_hidden=[32,64]", "model.d_hidden=[64,32]",
-                   "model.loss=hinge", "data.batch_size=32", "trainer.precision=bf16-mixed", "trainer.max_steps=3",
+                   "model.loss=hinge", "data.batch_size=32", "trainer.precision=bf16-mixed", "max_batches=3",
                    "trainer.limit_val_batches=0", "trainer.limit_test_batches=0", "logger.mode=disabled",
                    f"eval.classifier_ckpt={tiny_classifier}", f"run_dir={tmp_path}"])
     trainer = train(cfg).trainer
-    assert trainer.precision == "bf16-mixed" and trainer.fit_loop.epoch_loop._batches_that_stepped == 3
+    assert trainer.precision == "bf16-mixed" and logging_step(trainer) == 3
     for key in ("train/g_loss", "train/d_loss", "train/D_x", "train/D_G_z"):
         assert math.isfinite(float(trainer.callback_metrics[key])), key
 
 
-def test_evaluate_writes_every_metric(run, cli, tiny_classifier):  # noqa: F811
+def test_evaluate_writes_every_metric(run, cli, tiny_classifier):
     _, result = run
     done = cli("evaluate.py", f"ckpt={result.run_dir / 'checkpoints' / 'last.ckpt'}", "eval.num_samples=64",
                "trainer.limit_test_batches=2", f"eval.classifier_ckpt={tiny_classifier}")

@@ -12,8 +12,7 @@ from genlab.core.errors import CheckpointError
 from genlab.runner import registry
 from genlab.runner.config import compose
 from genlab.runner.train import train
-from tests.conftest import FAST, run_script
-from tests.cyclegan_setup import TINY as TINY_CYCLEGAN
+from tests.helpers import FAST, TINY_CYCLEGAN, run_script
 
 pytestmark = pytest.mark.slow
 ONE_BATCH = [*FAST, "trainer.limit_train_batches=1", "trainer.limit_val_batches=0", "trainer.limit_test_batches=0",

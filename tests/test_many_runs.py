@@ -13,7 +13,7 @@ import yaml
 from PIL import Image
 
 from genlab.runner import compare
-from tests.conftest import FAST, REPO, run_script
+from tests.helpers import FAST, REPO, run_script
 from tests.wandb_offline import ApiShapedRun, read_offline_run
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,7 @@ from genlab.core.schema import ClassifierConfig
 from genlab.metrics.mnist_classifier import load_classifier
 from genlab.runner.classifier import cached_path, config_hash, ensure_classifier, parse_config, train_classifier
 from genlab.runner.cli import run_cli
-from tests.conftest import REPO
-from tests.gan_fixtures import TINY_CLASSIFIER, tiny_classifier  # noqa: F401 - fixture
+from tests.helpers import REPO, TINY_CLASSIFIER_KEYS
 
 _spec = importlib.util.spec_from_file_location("train_classifier_script", REPO / "scripts" / "train_classifier.py")
 train_classifier_script = importlib.util.module_from_spec(_spec)
@@ -31,10 +30,10 @@ def test_training_is_deterministic(data_dir):
         assert torch.equal(a, b), name
 
 
-def test_cache_is_keyed_by_config_and_reused(tmp_path, tiny_classifier):  # noqa: F811
-    cfg = parse_config(TINY_CLASSIFIER)
+def test_cache_is_keyed_by_config_and_reused(tmp_path, tiny_classifier):
+    cfg = parse_config(TINY_CLASSIFIER_KEYS)
     assert tiny_classifier == cached_path(cfg, tiny_classifier.parent)
-    assert config_hash(cfg) != config_hash(parse_config([*TINY_CLASSIFIER, "seed=1"]))
+    assert config_hash(cfg) != config_hash(parse_config([*TINY_CLASSIFIER_KEYS, "seed=1"]))
     messages = []
     assert ensure_classifier(cfg, tiny_classifier.parent, log=messages.append) == tiny_classifier
     assert messages == []  # found in the cache: nothing trained

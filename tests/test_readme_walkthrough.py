@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import FAST, REPO
+from tests.helpers import FAST, REPO
 
 pytestmark = pytest.mark.slow
 TINY = {"scripts/train.py": [*FAST, "trainer.limit_train_batches=4", "model.hidden=[32]"],

@@ -7,7 +7,7 @@ import os
 import subprocess
 
 from genlab.runner.config import compose
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 SBATCH = REPO / "scripts" / "slurm" / "train.sbatch"
 

@@ -13,8 +13,7 @@ import pytest
 import wandb
 
 from genlab.runner.tracking import has_wandb_credentials, resolve_mode
-from tests.conftest import FAST
-from tests.helpers import fresh_machine
+from tests.helpers import FAST, fresh_machine
 from tests.wandb_offline import read_offline_run
 
 KEY = "k" * 40

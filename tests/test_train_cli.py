@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from tests.conftest import FAST, run_script
+from tests.helpers import FAST, run_script
 from tests.wandb_offline import read_offline_run
 
 

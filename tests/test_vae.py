@@ -16,7 +16,7 @@ from genlab.runner.build import build_datamodule, build_model
 from genlab.runner.config import compose, compose_from_saved
 from genlab.runner.evaluate import evaluate
 from genlab.runner.train import train
-from tests.conftest import FAST, run_script
+from tests.helpers import FAST, quiet_trainer, run_script
 from tests.wandb_offline import read_offline_run
 
 TERMS = ("neg_elbo", "recon", "kl")
@@ -90,8 +90,7 @@ def test_iwae_objective_is_tighter_than_the_elbo(data_dir):
     cfg = compose(["experiment=vae_mnist", *SMALL, "model.iw_train_samples=5"])
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
-    pl.Trainer(max_epochs=1, limit_train_batches=20, limit_val_batches=0, logger=False, enable_checkpointing=False,
-               enable_progress_bar=False, enable_model_summary=False).fit(model, datamodule=datamodule)
+    quiet_trainer(max_epochs=1, limit_train_batches=20, limit_val_batches=0).fit(model, datamodule=datamodule)
     x, _ = next(iter(datamodule.val_dataloader()))
     with torch.no_grad():
         runs = [model.loss_terms(x, 1.0) for _ in range(10)]

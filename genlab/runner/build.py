@@ -40,19 +40,19 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, saved_config: dict) -> list[
 _PLAIN_DDP = ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
 
 
-def trainer_kwargs(cfg: DictConfig, model: pl.LightningModule | None = None) -> dict:
-    """The trainer config as Trainer arguments, adapted to ``model`` (see ``GenerativeModule``):
-    ``max_steps`` in batches becomes optimizer steps, plain DDP finds unused parameters where needed."""
+def trainer_kwargs(cfg: DictConfig, model: pl.LightningModule) -> dict:
+    """``trainer.*`` as given, plus the two things that depend on ``model`` (see ``GenerativeModule``): Lightning's
+    ``max_steps`` (optimizer steps) from the top-level ``max_batches``, and for models that leave parameters
+    without gradients the DDP variant that finds unused parameters (this is the one place that picks it)."""
     kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
-    if model is not None:
-        if kwargs["max_steps"] > 0:
-            kwargs["max_steps"] *= getattr(model, "optimizer_steps_per_batch", 1)
-        if getattr(model, "ddp_find_unused_parameters", False) and kwargs["strategy"] in _PLAIN_DDP:
-            kwargs["strategy"] = f"{kwargs['strategy']}_find_unused_parameters_true"
+    if cfg.max_batches > 0:  # compose refuses it beside trainer.max_steps
+        kwargs["max_steps"] = cfg.max_batches * model.optimizer_steps_per_batch
+    if model.ddp_find_unused_parameters and kwargs["strategy"] in _PLAIN_DDP:
+        kwargs["strategy"] = f"{kwargs['strategy']}_find_unused_parameters_true"
     return kwargs
 
 
 def build_trainer(cfg: DictConfig, run_dir: Path, logger, callbacks: list[Callback],
-                  model: pl.LightningModule | None = None) -> pl.Trainer:
+                  model: pl.LightningModule) -> pl.Trainer:
     return pl.Trainer(default_root_dir=str(run_dir), logger=logger if logger is not None else False,
                       callbacks=callbacks, plugins=[AtomicCheckpointIO()], **trainer_kwargs(cfg, model))

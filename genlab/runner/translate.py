@@ -7,7 +7,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from omegaconf import OmegaConf
 from PIL import Image, UnidentifiedImageError
 from torchvision.transforms.functional import pil_to_tensor, to_pil_image
 from tqdm import tqdm
@@ -15,8 +14,9 @@ from tqdm import tqdm
 from datamodules.image_files import IMAGE_EXTENSIONS, list_images, load_rgb
 from genlab.core.errors import CheckpointError, ConfigError, DataError
 from genlab.core.saved import read_checkpoint_config
-from genlab.runner.config import typed
+from genlab.core.schema import as_config
 from genlab.runner.config.load import check_writable_folder
+from lightning_modules import MODELS
 from lightning_modules.cyclegan import DIRECTIONS, CycleGAN, build_generator
 
 MULTIPLE = 4  # the generator halves the image twice
@@ -28,9 +28,9 @@ def load_generator(ckpt: str | Path, direction: str) -> torch.nn.Module:
         raise ConfigError(f"direction={direction!r}: must be one of {', '.join(DIRECTIONS)}")
     config = read_checkpoint_config(ckpt)
     model = config.get("model") or {}
-    if model.get("name") != CycleGAN.name:
+    if MODELS.get(model.get("name")) is not CycleGAN:
         raise CheckpointError(f"checkpoint {ckpt} holds a {model.get('name')!r} model, not a CycleGAN")
-    cfg = typed(OmegaConf.merge(OmegaConf.structured(CycleGAN.Config), model), "model")
+    cfg = as_config(CycleGAN.Config, model, "model")
     generator = build_generator(cfg)
     prefix = "G_A." if direction == "AtoB" else "G_B."
     state = torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True)["state_dict"]

@@ -91,4 +91,7 @@ OPEN_GROUPS = {"data": "data", "model": "model"}  # group -> registry kind
 GROUPS = ("data", "model", *FIXED_GROUPS)
 DEFAULT_CHOICES = {"trainer": "default", "logger": "wandb", "callbacks": "default", "eval": "default",
                    "checkpoint": "default"}
-TOP_LEVEL = {"experiment": str, "seed": int, "run_dir": str, "ckpt": str}
+TOP_LEVEL = {"experiment": str, "seed": int, "run_dir": str, "ckpt": str, "max_batches": int}
+# max_batches: training batches before the run stops (-1: no limit), whatever the model's optimizer steps per
+# batch; trainer.max_steps is Lightning's own count of optimizer steps.
+TOP_DEFAULTS = {"seed": 42, "run_dir": None, "ckpt": None, "max_batches": -1}

@@ -18,7 +18,7 @@ from omegaconf.nodes import StringNode
 
 from genlab.core.errors import ConfigError, GenlabError
 from genlab.runner import registry
-from genlab.runner.config.groups import DEFAULT_CHOICES, FIXED_GROUPS, GROUPS, OPEN_GROUPS, TOP_LEVEL
+from genlab.runner.config.groups import DEFAULT_CHOICES, FIXED_GROUPS, GROUPS, OPEN_GROUPS, TOP_DEFAULTS, TOP_LEVEL
 from genlab.runner.config.trainer_args import refuse_genlab_keys, validate_trainer_args
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs"
@@ -170,6 +170,19 @@ def _check_parts_fit(cfg: DictConfig) -> None:
                           f"metrics: {logged} (or callbacks.monitor=null: keep the latest checkpoints only)")
 
 
+def _check_max_batches(cfg: DictConfig) -> None:
+    """``max_batches`` is an integer >= -1, and not given beside ``trainer.max_steps`` (two limits of one run)."""
+    try:
+        cfg.max_batches = int(cfg.max_batches)
+    except (TypeError, ValueError):
+        raise ConfigError(f"max_batches={cfg.max_batches!r}: must be an integer") from None
+    if cfg.max_batches < -1 or cfg.max_batches == 0:
+        raise ConfigError(f"max_batches={cfg.max_batches}: must be >= 1 (or -1: no limit)")
+    if cfg.max_batches > 0 and cfg.trainer.max_steps != -1:
+        raise ConfigError(f"max_batches={cfg.max_batches} and trainer.max_steps={cfg.trainer.max_steps}: give one "
+                          "limit (max_batches counts batches, trainer.max_steps Lightning's optimizer steps)")
+
+
 def _check_logger(cfg: DictConfig) -> None:
     """wandb's own settings validation, so a bad project name stops here and not after the run folder exists."""
     import wandb  # imported when a config is composed, not for --help
@@ -214,6 +227,7 @@ def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
         raise ConfigError(f"seed={cfg.seed!r}: must be an integer") from None
     if not SEED_RANGE[0] <= cfg.seed <= SEED_RANGE[1]:
         raise ConfigError(f"seed={cfg.seed}: must be in [{SEED_RANGE[0]}, {SEED_RANGE[1]}] (NumPy's seed range)")
+    _check_max_batches(cfg)
     _check_parts_fit(cfg)
     check_writable_folder(Path(cfg.run_dir or "runs"), "run_dir")
     _check_logger(cfg)
@@ -251,7 +265,7 @@ def compose(args: list[str], config_dir: Path = CONFIG_DIR) -> DictConfig:
     own = {group: [d for d in dotlist if d.split(".")[0] == group] for group in GROUPS}
     _check_batches(*(_merged_plain(g, layers[g], own[g]).get("name") for g in ("model", "data")))
     groups = {group: _build_group(group, layers[group], own[group]) for group in GROUPS}
-    top_values = {"experiment": name, "seed": 42, "run_dir": None, "ckpt": None}
+    top_values = {"experiment": name, **TOP_DEFAULTS}
     top_values.update({k: v for k, v in exp.items() if k in TOP_LEVEL})
     top_values.update(top)
     cfg = _finish(top_values, groups)
@@ -272,7 +286,7 @@ def compose_from_saved(saved: dict, args: list[str]) -> DictConfig:
         section = dict(saved.get(group) or {})
         groups[group] = _build_group(group, [section], [d for d in dotlist if d.split(".")[0] == group])
     # the saved run_dir names the folder the run was written in, not where its checkpoint is now
-    top_values = {k: None if k == "run_dir" else saved.get(k) for k in TOP_LEVEL}
+    top_values = {k: None if k == "run_dir" else saved.get(k, TOP_DEFAULTS.get(k)) for k in TOP_LEVEL}
     top_values.update(top)
     cfg = _finish(top_values, groups)
     OmegaConf.set_struct(cfg, False)
@@ -318,7 +332,7 @@ def describe(args: list[str] | None = None, config_dir: Path = CONFIG_DIR) -> st
         lines = [f"experiment {cfg.experiment}: the values this run would use; change any with group.key=value",
                  "(--cfg prints them as YAML and exits)", "",
                  f"top-level keys: seed={cfg.seed} run_dir={cfg.run_dir} (None: runs/<experiment>/<time>-<id>) "
-                 f"ckpt={cfg.ckpt} (resume)"]
+                 f"ckpt={cfg.ckpt} (resume) max_batches={cfg.max_batches} (-1: no limit)"]
         for group in GROUPS:
             lines += ["", f"{group}: {cfg.choices[group]} (other options: {', '.join(_options(group, config_dir))})",
                       "  " + " ".join(_flat(OmegaConf.to_container(cfg[group], resolve=True), f"{group}."))]
@@ -326,7 +340,8 @@ def describe(args: list[str] | None = None, config_dir: Path = CONFIG_DIR) -> st
     lines = ["experiments: " + ", ".join(list_experiments(config_dir)),
              "add experiment=NAME to --help to see the values that experiment uses; --cfg prints them as YAML", ""]
     lines.append("top-level keys: experiment=NAME seed=INT (42) run_dir=PATH (runs/<experiment>/<time>-<id>) "
-                 "ckpt=PATH|auto (resume a checkpoint, or the latest one of run_dir)")
+                 "ckpt=PATH|auto (resume a checkpoint, or the latest one of run_dir) max_batches=INT (-1: training "
+                 "batches before the run stops, whatever the model's optimizer steps per batch)")
     for group in GROUPS:
         lines.append("")
         lines.append(f"{group} (choose with {group}=OPTION): {', '.join(_options(group, config_dir))}")

@@ -1,0 +1,49 @@
+"""genlab's one reader of Lightning's batch counter agrees with the step Lightning itself logs at, also under manual
+optimization with two optimizers (where ``global_step`` counts optimizer steps)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.loggers import CSVLogger
+from torch.utils.data import DataLoader, TensorDataset
+
+from genlab.core.steps import logging_step
+from tests.helpers import quiet_trainer
+
+
+class TwoOptimizers(pl.LightningModule):
+    """Two parameters, each with its own optimizer, stepped once per batch (the GAN's pattern)."""
+
+    def __init__(self):
+        super().__init__()
+        self.automatic_optimization = False
+        self.a, self.b = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+        self.seen: list[int] = []
+
+    def training_step(self, batch, batch_idx):
+        (x,) = batch
+        for net, opt in zip((self.a, self.b), self.optimizers(), strict=True):
+            loss = net(x).pow(2).mean()
+            opt.zero_grad()
+            self.manual_backward(loss)
+            opt.step()
+        self.log("loss", loss)
+        self.seen.append(logging_step(self.trainer))
+
+    def configure_optimizers(self):
+        return [torch.optim.SGD(self.a.parameters(), lr=0.1), torch.optim.SGD(self.b.parameters(), lr=0.1)]
+
+
+def test_logging_step_is_the_step_lightning_logs_at(tmp_path):
+    model = TwoOptimizers()
+    trainer = quiet_trainer(max_epochs=2, logger=CSVLogger(tmp_path, name="csv"), log_every_n_steps=1)
+    trainer.fit(model, DataLoader(TensorDataset(torch.randn(12, 2)), batch_size=4))
+    with open(trainer.logger.log_dir + "/metrics.csv") as f:
+        logged = [int(row["step"]) for row in csv.DictReader(f) if row["loss"]]
+    # read inside each training_step: the step Lightning writes that step's values at (batches before it), while
+    # global_step counts both optimizers' steps
+    assert logged == model.seen == [0, 1, 2, 3, 4, 5]
+    assert trainer.global_step == 12 and logging_step(trainer) == 6
