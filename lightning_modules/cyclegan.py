@@ -143,22 +143,21 @@ class CycleGAN(GenerativeModule):
         rec_B = self.G_A(fake_A)
 
         # generators first; toggling freezes the discriminators, which still pass gradients to the fakes
-        self.toggle_optimizer(opt_g)
-        g_terms = self.generator_terms(real_A, real_B, fake_A, fake_B, rec_A, rec_B)
-        opt_g.zero_grad()
-        self.manual_backward(sum(g_terms.values()))
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
+        with self.toggled_optimizer(opt_g):
+            g_terms = self.generator_terms(real_A, real_B, fake_A, fake_B, rec_A, rec_B)
+            self.manual_backward(sum(g_terms.values()))
+            opt_g.step()
+            opt_g.zero_grad(set_to_none=True)
 
         # then the discriminators, on real images and on detached fakes drawn through the history pools
-        self.toggle_optimizer(opt_d)
-        kind = GAN_MODES[self.cfg.gan_mode]
-        d_terms = {"D_A": discriminator_loss(self.D_A(real_B), self.D_A(self.fake_B_pool.query(fake_B)), kind),
-                   "D_B": discriminator_loss(self.D_B(real_A), self.D_B(self.fake_A_pool.query(fake_A)), kind)}
-        opt_d.zero_grad()
-        self.manual_backward(d_terms["D_A"] + d_terms["D_B"])
-        opt_d.step()
-        self.untoggle_optimizer(opt_d)
+        with self.toggled_optimizer(opt_d):
+            kind = GAN_MODES[self.cfg.gan_mode]
+            pooled_B, pooled_A = self.fake_B_pool.query(fake_B.detach()), self.fake_A_pool.query(fake_A.detach())
+            d_terms = {"D_A": discriminator_loss(self.D_A(real_B), self.D_A(pooled_B), kind),
+                       "D_B": discriminator_loss(self.D_B(real_A), self.D_B(pooled_A), kind)}
+            self.manual_backward(d_terms["D_A"] + d_terms["D_B"])
+            opt_d.step()
+            opt_d.zero_grad(set_to_none=True)
 
         self.log_terms("train", {**d_terms, **g_terms, "lr": opt_g.param_groups[0]["lr"]})
 

@@ -10,13 +10,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 from torchmetrics.image.mifid import MemorizationInformedFrechetInceptionDistance
 
-
-class _Precomputed(nn.Identity):
-    """Lets torchmetrics' image metrics take features computed once elsewhere."""
-
-    def __init__(self, num_features: int):
-        super().__init__()
-        self.num_features = num_features
+from genlab.metrics.image_features import PrecomputedFeatures
 
 
 class DistributionMetrics(nn.Module):
@@ -33,7 +27,7 @@ class DistributionMetrics(nn.Module):
                  seed: int = 0):
         super().__init__()
         self.kid_subset_size, self.seed = kid_subset_size, seed
-        identity = _Precomputed(num_features)
+        identity = PrecomputedFeatures(num_features)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
             self.kid = KernelInceptionDistance(feature=identity, subsets=kid_subsets, subset_size=kid_subset_size)

@@ -39,6 +39,16 @@ def to_uint8(images: torch.Tensor, value_range: tuple[float, float]) -> torch.Te
     return ((images.float() - lo) / (hi - lo) * 255).round().clamp(0, 255).to(torch.uint8)
 
 
+class PrecomputedFeatures(nn.Identity):
+    """The feature module torchmetrics' FID/KID/MiFID are built with, so they take features computed once per
+    batch by the caller (one extractor pass feeds every metric); torchmetrics reads ``num_features`` instead of
+    probing the module."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+
+
 class _EvalOnly(nn.Module):
     """A frozen extractor: ``.train()`` from a parent module never switches it to training mode."""
 

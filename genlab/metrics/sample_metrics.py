@@ -2,10 +2,8 @@
 penultimate layer as the feature space (``features="classifier"``, offline) or one of the extractors of
 ``genlab.metrics.image_features`` (``inception``, ``inception_torchscript``, ``pixels``).
 
-torchmetrics hands images to a custom feature module unchanged, so ``ClassifierFeatures`` takes images as
-the generator makes them (its pixel range, 28 or 32 px) and gives the module a ``num_features`` attribute
-(torchmetrics reads it instead of probing the module with a dummy uint8 image). Metric states sum or gather
-over DDP processes in ``compute``.
+``ClassifierFeatures`` takes images as the generator makes them (its pixel range, 28 or 32 px). Metric states
+sum or gather over DDP processes in ``compute``.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from genlab.metrics.class_statistics import ClassStatistics
-from genlab.metrics.image_features import build_feature_extractor
+from genlab.metrics.image_features import PrecomputedFeatures, build_feature_extractor
 from genlab.metrics.mnist_classifier import MNISTClassifier
 
 
@@ -37,39 +35,23 @@ def to_classifier_input(x: torch.Tensor, value_range: tuple[float, float]) -> to
 
 
 class ClassifierFeatures(nn.Module):
-    """Images -> the classifier's features (what FID/KID call), or class probabilities; always in float32,
-    also inside an autocast region, so features are never rounded to half precision.
-
-    FID, floor FID, KID and the class statistics all see the same batch object in turn, so the last batch's
-    features and logits are kept and reused: one classifier pass per image instead of up to three.
-    """
+    """Images -> the classifier's features and logits in one pass; always in float32, also inside an autocast
+    region, so features are never rounded to half precision."""
 
     def __init__(self, classifier: MNISTClassifier, value_range: tuple[float, float]):
         super().__init__()
         self.classifier = classifier.eval().requires_grad_(False)
         self.value_range = value_range
         self.num_features = classifier.num_features
-        self._last: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     def train(self, mode: bool = True) -> ClassifierFeatures:
         return super().train(False)  # a feature extractor stays in eval mode (dropout off)
 
     @torch.no_grad()
-    def _features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._last is None or self._last[0] is not x:
-            with torch.autocast(x.device.type, enabled=False):
-                features = self.classifier.features(to_classifier_input(x, self.value_range))
-                self._last = (x, features, self.classifier.classify(features))
-        return self._last[1], self._last[2]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._features_and_logits(x)[0]
-
-    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
-        return F.softmax(self._features_and_logits(x)[1], dim=1)
-
-    def forget(self) -> None:
-        self._last = None
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.autocast(x.device.type, enabled=False):
+            features = self.classifier.features(to_classifier_input(x, self.value_range))
+            return features, self.classifier.classify(features)
 
 
 class SampleMetrics:
@@ -77,6 +59,8 @@ class SampleMetrics:
     floor) other real images with ``update_floor``. ``compute`` -> fid, classifier_is, class_coverage,
     class_kl, and with ``kid``: kid, kid_std; with ``floor``: fid_floor.
 
+    Each batch goes through the feature extractor (and, for generated images, the classifier) once; FID, KID and
+    the class statistics take those features (``PrecomputedFeatures``), as ``DistributionMetrics`` does.
     A plain object rather than an ``nn.Module``, so a LightningModule holding it does not save the feature
     network in its checkpoints.
     """
@@ -85,14 +69,17 @@ class SampleMetrics:
                  kid: bool = True, floor: bool = True, kid_subset_size: int = 1000, kid_subsets: int = 100,
                  inception_weights: str | None = None):
         self.classifier = ClassifierFeatures(classifier, value_range)
-        extractor = self.classifier if features == "classifier" else \
+        # None: the classifier's own features, from the pass that also gives the class statistics' logits
+        self.extractor = None if features == "classifier" else \
             build_feature_extractor(features, inception_weights, value_range)
+        num_features = (self.extractor or self.classifier).num_features
         self.kid_subset_size = kid_subset_size
         with warnings.catch_warnings():  # KID's warning that it keeps every feature: known, and small here
             warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
-            self.fid = FrechetInceptionDistance(feature=extractor)
-            self.fid_floor = FrechetInceptionDistance(feature=extractor) if floor else None
-            self.kid = KernelInceptionDistance(feature=extractor, subsets=kid_subsets) if kid else None
+            self.fid = FrechetInceptionDistance(feature=PrecomputedFeatures(num_features))
+            self.fid_floor = FrechetInceptionDistance(feature=PrecomputedFeatures(num_features)) if floor else None
+            self.kid = KernelInceptionDistance(feature=PrecomputedFeatures(num_features), subsets=kid_subsets) \
+                if kid else None
         self.class_stats = ClassStatistics()
         self.num_real, self.num_fake = SumMetric(), SumMetric()
 
@@ -101,35 +88,38 @@ class SampleMetrics:
                 if m is not None]
 
     def to(self, device: torch.device) -> SampleMetrics:
-        self.classifier.to(device)
-        for m in self._metrics():
-            m.to(device)
+        for module in filter(None, (self.classifier, self.extractor, *self._metrics())):
+            module.to(device)
         return self
 
     def reset(self) -> None:
-        self.classifier.forget()
         for m in self._metrics():
             m.reset()
 
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(x)[0] if self.extractor is None else self.extractor(x)
+
     @torch.no_grad()
     def update_real(self, x: torch.Tensor) -> None:
+        features = self._features(x)
         for m in (self.fid, self.fid_floor, self.kid):
             if m is not None:
-                m.update(x, real=True)
+                m.update(features, real=True)
         self.num_real.update(len(x))
 
     @torch.no_grad()
     def update_fake(self, x: torch.Tensor) -> None:
-        self.class_stats.update(self.classifier.probabilities(x))
-        self.fid.update(x, real=False)
+        classifier_features, logits = self.classifier(x)
+        features = classifier_features if self.extractor is None else self.extractor(x)
+        self.class_stats.update(F.softmax(logits, dim=1))
+        self.fid.update(features, real=False)
         if self.kid is not None:
-            self.kid.update(x, real=False)
+            self.kid.update(features, real=False)
         self.num_fake.update(len(x))
 
     @torch.no_grad()
     def update_floor(self, x: torch.Tensor) -> None:
-        self.fid_floor.update(x, real=False)
-
+        self.fid_floor.update(self._features(x), real=False)
     def compute(self) -> dict[str, float]:
         out = {"fid": float(self.fid.compute()), **self.class_stats.compute()}
         if self.kid is not None:
