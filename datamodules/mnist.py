@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytorch_lightning as pl
 import torch
@@ -16,7 +16,7 @@ from genlab.core.errors import DataError
 from genlab.core.schema import DataConfig, check, check_choice
 
 BINARIZE = ("none", "dynamic", "static")
-RANGES = ("0_1", "-1_1")
+RANGES = ([0.0, 1.0], [-1.0, 1.0])  # pixels in [0, 1], or in [-1, 1] for tanh generators
 
 
 @dataclass
@@ -26,7 +26,7 @@ class MNISTConfig(DataConfig):
     val_size: int = 5000
     split_seed: int = 0
     image_size: int = 28  # 32 pads two pixels of background on each side (DCGAN's power-of-two sizes)
-    value_range: str = "0_1"  # "-1_1" for tanh generators
+    value_range: list[float] = field(default_factory=lambda: [0.0, 1.0])  # [-1, 1] for tanh generators
     binarize: str = "none"  # "dynamic": a fresh Bernoulli draw per training item; eval splits fixed by seed
     download: bool = True
 
@@ -34,10 +34,11 @@ class MNISTConfig(DataConfig):
         super().__post_init__()
         check(0 < self.val_size < 60000, "val_size", self.val_size, "must be in 1..59999")
         check(self.image_size in (28, 32), "image_size", self.image_size, "must be 28 or 32")
-        check_choice("value_range", self.value_range, RANGES)
+        check([float(v) for v in self.value_range] in RANGES, "value_range", self.value_range,
+              "must be [0, 1] or [-1, 1]")
         check_choice("binarize", self.binarize, BINARIZE)
-        check(self.binarize == "none" or self.value_range == "0_1", "binarize", self.binarize,
-              "binarized pixels are {0, 1}: use data.value_range=0_1")
+        check(self.binarize == "none" or self.value_range[0] == 0, "binarize", self.binarize,
+              "binarized pixels are {0, 1}: use data.value_range=[0,1]")
 
 
 class MNISTImages(Dataset):
@@ -64,7 +65,7 @@ class MNISTImages(Dataset):
         x = x.unsqueeze(0)
         if self.cfg.image_size == 32:
             x = F.pad(x, (2, 2, 2, 2))
-        if self.cfg.value_range == "-1_1":
+        if self.cfg.value_range[0] == -1:
             x = x * 2 - 1
         return x, int(self.labels[i])
 
@@ -122,8 +123,8 @@ class MNISTDataModule(pl.LightningDataModule):
 
     @property
     def info(self) -> DataInfo:
-        lo = -1.0 if self.cfg.value_range == "-1_1" else 0.0
-        return DataInfo((1, self.cfg.image_size, self.cfg.image_size), (lo, 1.0), num_classes=10)
+        lo, hi = (float(v) for v in self.cfg.value_range)
+        return DataInfo((1, self.cfg.image_size, self.cfg.image_size), (lo, hi), num_classes=10)
 
     def prepare_data(self) -> None:
         load_mnist_tensors(self.cfg, train=True)

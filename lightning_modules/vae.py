@@ -67,7 +67,7 @@ class VAE(GenerativeModule):
     def __init__(self, cfg: VAEConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__(cfg, data_info, eval_cfg)
         if cfg.likelihood == "bernoulli" and tuple(data_info.value_range) != (0.0, 1.0):
-            raise ConfigError("model.likelihood=bernoulli needs pixels in [0, 1]: set data.value_range=0_1 "
+            raise ConfigError("model.likelihood=bernoulli needs pixels in [0, 1]: set data.value_range=[0,1] "
                               "(and data.binarize=dynamic for a true likelihood), or use model.likelihood=gaussian")
         self.encoder, self.decoder = build_encoder_decoder(cfg.arch, data_info.image_shape, 2 * cfg.latent_dim,
                                                            cfg.latent_dim, cfg.hidden, cfg.channels, cfg.activation)

@@ -20,10 +20,12 @@ def test_layers_merge_in_order():
 
 
 def test_string_fields_take_the_text_as_written():
-    cfg = compose(["experiment=ae_mnist", "data.value_range=-1_1", "logger.name=1e3", "data.root=null"])
-    assert cfg.data.value_range == "-1_1"  # YAML alone reads -1_1 as the integer -11
-    assert cfg.logger.name == "1e3" and cfg.data.root is None
-    assert compose(["experiment=ae_mnist", "data.value_range='-1_1'"]).data.value_range == "-1_1"
+    cfg = compose(["experiment=ae_mnist", "data.value_range=[-1,1]", "logger.name=1e3", "logger.group=007",
+                   "data.root=null"])
+    assert cfg.data.value_range == [-1.0, 1.0]  # a list needs no quoting, on the command line or in YAML
+    # YAML alone reads 1e3 as a float and 007 as the integer 7
+    assert cfg.logger.name == "1e3" and cfg.logger.group == "007" and cfg.data.root is None
+    assert compose(["experiment=ae_mnist", "logger.name='1e3'"]).logger.name == "1e3"
 
 
 def test_group_option_switches_schema_defaults():

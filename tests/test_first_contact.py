@@ -85,7 +85,7 @@ def test_help_of_an_experiment_shows_the_values_its_run_uses(cli):
     done = cli("train.py", "experiment=gan_mnist", "model.ngf=8", "--help")
     assert done.returncode == 0, done.stderr
     assert "trainer.max_epochs=3" in done.stdout and "callbacks.monitor='val/fid'" in done.stdout
-    assert "model.ngf=8" in done.stdout and "data.value_range='-1_1'" in done.stdout
+    assert "model.ngf=8" in done.stdout and "data.value_range=[-1.0, 1.0]" in done.stdout
     assert "eval.classifier.epochs=3" in done.stdout
     plain = cli("train.py", "--help")
     assert plain.returncode == 0 and "experiments: " in plain.stdout and "experiment=NAME" in plain.stdout

@@ -37,7 +37,7 @@ def test_split_is_seeded(data_dir):
 
 
 def test_tanh_range_and_padding_for_dcgan(data_dir):
-    dm = make(root=str(data_dir), value_range="-1_1", image_size=32)
+    dm = make(root=str(data_dir), value_range=[-1.0, 1.0], image_size=32)
     x, _ = dm.val_set[0]
     assert x.shape == (1, 32, 32) and x.min() == -1 and x.max() <= 1
     assert torch.all(x[:, :2] == -1)  # the padding is background

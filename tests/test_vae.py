@@ -123,8 +123,7 @@ def test_bad_config_values_name_the_key(override, message):
 
 
 def test_bernoulli_likelihood_refuses_data_outside_0_1(data_dir):
-    # quoted: OmegaConf reads an unquoted -1_1 as the integer -11
-    cfg = compose(["experiment=vae_mnist", "data.binarize=none", "data.value_range='-1_1'"])
+    cfg = compose(["experiment=vae_mnist", "data.binarize=none", "data.value_range=[-1,1]"])
     with pytest.raises(ConfigError, match="model.likelihood=bernoulli needs pixels in"):
         build_model(cfg, build_datamodule(cfg))
 

@@ -89,7 +89,7 @@ def _is_string_field(node: DictConfig, key: str) -> bool:
 
 def _parse_dotlist(node: DictConfig, items: list[str]) -> DictConfig:
     """Like ``OmegaConf.from_dotlist``, except that a string field takes the text as written: YAML would read
-    ``value_range=-1_1`` as the integer -11 and ``name=1e3`` as a float."""
+    ``name=1e3`` as a float and ``group=007`` as the integer 7."""
     parsed = OmegaConf.from_dotlist(items)
     for item in items:
         key, _, raw = item.partition("=")
