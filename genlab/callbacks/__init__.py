@@ -1,8 +1,24 @@
-"""Lightning callbacks that an experiment lists by name under ``callbacks.images``; ``CALLBACKS`` is the table.
+"""Callbacks an experiment adds by name: ``CALLBACKS`` is the table, ``make_callback`` builds one.
 
-Each picture callback is built as ``Callback(cfg.callbacks)`` and draws from the model's public methods
-(documented on each class), never from a particular model class.
+Picture callbacks (``callbacks.images``) take a ``PictureConfig`` and draw from the model's public methods
+(documented on each class), never from a particular model class. Lightning's own callbacks
+(``callbacks.lightning``) take their constructor's keyword arguments. Options of either come from
+``callbacks.options.<name>``.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+from lightning_fabric.utilities.exceptions import MisconfigurationException
+from pytorch_lightning.callbacks import (
+    EarlyStopping,
+    EMAWeightAveraging,
+    LearningRateMonitor,
+    StochasticWeightAveraging,
+    Timer,
+)
 
 from genlab.callbacks.code_interpolation import CodeInterpolation
 from genlab.callbacks.fixed_noise_grid import FixedNoiseGrid
@@ -11,8 +27,10 @@ from genlab.callbacks.latent_manifold import LatentManifold
 from genlab.callbacks.latent_scatter import LatentScatter
 from genlab.callbacks.reconstruction_grid import ReconstructionGrid
 from genlab.callbacks.translation_grid import TranslationGrid
+from genlab.core.errors import ConfigError
+from genlab.core.schema import as_config
 
-CALLBACKS = {
+PICTURES = {
     "reconstruction_grid": ReconstructionGrid,
     "latent_scatter": LatentScatter,
     "latent_interpolation": LatentInterpolation,
@@ -21,3 +39,36 @@ CALLBACKS = {
     "fixed_noise_grid": FixedNoiseGrid,
     "translation_grid": TranslationGrid,
 }
+LIGHTNING = {
+    "early_stopping": EarlyStopping,
+    "lr_monitor": LearningRateMonitor,
+    "ema_weight_averaging": EMAWeightAveraging,
+    "stochastic_weight_averaging": StochasticWeightAveraging,
+    "timer": Timer,
+}
+CALLBACKS = {**PICTURES, **LIGHTNING}
+
+
+def make_callback(name: str, kind: dict[str, type], options: dict[str, Any], shared: dict[str, Any]) -> pl.Callback:
+    """The callback ``kind[name]`` with ``options`` (``callbacks.options.<name>``); picture callbacks take the
+    ``shared`` picture options where ``options`` leaves them out. One-line ConfigError for a bad name or option."""
+    if name not in kind:
+        raise ConfigError(f"unknown callback name {name!r}; available: {', '.join(sorted(kind))}")
+    cls, where = kind[name], f"callbacks.options.{name}"
+    if hasattr(cls, "Config"):
+        return cls(as_config(cls.Config, {**shared, **options}, where))
+    try:
+        return cls(**options)
+    except (TypeError, ValueError, MisconfigurationException) as e:
+        raise ConfigError(f"{where}: {str(e).splitlines()[0]}") from None
+
+
+def make_callbacks(images: list[str], lightning: list[str], options: dict[str, dict], shared: dict[str, Any]
+                   ) -> list[pl.Callback]:
+    """The picture callbacks named in ``images`` and Lightning's named in ``lightning``, with their ``options``."""
+    unused = sorted(set(options) - set(images) - set(lightning))
+    if unused:
+        raise ConfigError(f"callbacks.options.{unused[0]}: no such callback in callbacks.images or "
+                          f"callbacks.lightning ({', '.join([*images, *lightning]) or 'none'})")
+    return [*(make_callback(name, PICTURES, options.get(name) or {}, shared) for name in images),
+            *(make_callback(name, LIGHTNING, options.get(name) or {}, {}) for name in lightning)]

@@ -7,8 +7,7 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.callbacks._helpers import eval_mode, first_test_images
-from genlab.callbacks.images import image_grid, log_picture
-from genlab.core.schema import CallbacksConfig
+from genlab.callbacks.images import PictureConfig, image_grid, log_picture
 
 STEPS = 10
 MAX_ROWS = 8
@@ -24,8 +23,9 @@ class CodeInterpolation(pl.Callback):
     """At the end of training. Needs ``pl_module.encode(x)`` -> codes and ``pl_module.decode(z)`` -> images in
     the data range. Each row: test image a | decoded codes from a to b | test image b."""
 
+    Config = PictureConfig
 
-    def __init__(self, cfg: CallbacksConfig):
+    def __init__(self, cfg: PictureConfig):
         self.rows = max(1, min(MAX_ROWS, cfg.num_images // 2))
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -8,21 +8,21 @@ import math
 import pytorch_lightning as pl
 
 from genlab.callbacks._helpers import generate_images
-from genlab.callbacks.images import image_grid, log_picture
-from genlab.core.schema import CallbacksConfig
+from genlab.callbacks.images import PictureConfig, due_after_epoch, image_grid, log_picture
 
 
 class FixedNoiseGrid(pl.Callback):
-    """Every ``image_every_n_epochs`` training epochs, rank zero only. Needs ``pl_module.fixed_noise`` (N, latent)
+    """Every ``every_n_epochs`` training epochs, rank zero only. Needs ``pl_module.fixed_noise`` (N, latent)
     and ``pl_module.generate(z)`` -> images in the data range; shows the first ``num_images`` codes."""
 
+    Config = PictureConfig
 
-    def __init__(self, cfg: CallbacksConfig):
-        self.every, self.num_images = cfg.image_every_n_epochs, cfg.num_images
+    def __init__(self, cfg: PictureConfig):
+        self.cfg = cfg
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.is_global_zero or trainer.current_epoch % self.every:
+        if not due_after_epoch(trainer, self.cfg):
             return
-        images = generate_images(pl_module, pl_module.fixed_noise[: self.num_images])
+        images = generate_images(pl_module, pl_module.fixed_noise[: self.cfg.num_images])
         grid = image_grid(images, pl_module.data_info.value_range, nrow=math.ceil(math.sqrt(len(images))))
         log_picture(trainer, "images/fixed_noise", grid, f"fixed noise, epoch {trainer.current_epoch}")

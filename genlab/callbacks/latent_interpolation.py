@@ -7,8 +7,7 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.callbacks._helpers import generate_images
-from genlab.callbacks.images import image_grid, log_picture
-from genlab.core.schema import CallbacksConfig
+from genlab.callbacks.images import PictureConfig, due_after_epoch, image_grid, log_picture
 
 ROWS, STEPS = 8, 10
 
@@ -25,15 +24,16 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 
 class LatentInterpolation(pl.Callback):
-    """Every ``image_every_n_epochs`` training epochs, rank zero only. Needs ``pl_module.fixed_noise`` and
+    """Every ``every_n_epochs`` training epochs, rank zero only. Needs ``pl_module.fixed_noise`` and
     ``pl_module.generate(z)``; rows interpolate between fixed codes 0 and 1, 2 and 3, ..."""
 
+    Config = PictureConfig
 
-    def __init__(self, cfg: CallbacksConfig):
-        self.every = cfg.image_every_n_epochs
+    def __init__(self, cfg: PictureConfig):
+        self.cfg = cfg
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.is_global_zero or trainer.current_epoch % self.every:
+        if not due_after_epoch(trainer, self.cfg):
             return
         codes = pl_module.fixed_noise.float().cpu()
         t = torch.linspace(0, 1, STEPS)

@@ -6,17 +6,17 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.callbacks._helpers import eval_mode
-from genlab.callbacks.images import image_grid, log_picture
-from genlab.core.schema import CallbacksConfig
+from genlab.callbacks.images import PictureConfig, due_after_epoch, image_grid, log_picture
 
 
 class ReconstructionGrid(pl.Callback):
-    """Every ``image_every_n_epochs`` validation epochs. Needs ``pl_module(x)`` -> reconstruction in the data
+    """After the validation of every ``every_n_epochs``-th epoch. Needs ``pl_module(x)`` -> reconstruction in the data
     range, and uses ``pl_module.corrupt(x)`` when the model has it and it changes the input."""
 
+    Config = PictureConfig
 
-    def __init__(self, cfg: CallbacksConfig):
-        self.every, self.num_images = cfg.image_every_n_epochs, cfg.num_images
+    def __init__(self, cfg: PictureConfig):
+        self.num_images, self.cfg = cfg.num_images, cfg
         self.images: torch.Tensor | None = None
 
     def _fixed_images(self, trainer: pl.Trainer) -> torch.Tensor:
@@ -30,7 +30,7 @@ class ReconstructionGrid(pl.Callback):
         return self.images
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking or not trainer.is_global_zero or trainer.current_epoch % self.every:
+        if not due_after_epoch(trainer, self.cfg):
             return
         x = self._fixed_images(trainer).to(pl_module.device)
         rows = [x]

@@ -6,22 +6,20 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.callbacks._helpers import eval_mode
-from genlab.callbacks.images import image_grid, log_picture
-from genlab.core.schema import CallbacksConfig
-from genlab.core.steps import logging_step
+from genlab.callbacks.images import PictureConfig, due_after_batch, due_after_epoch, image_grid, log_picture
 
 PANELS = {"AtoB": ("real_A", "fake_B", "rec_A", "idt_B"), "BtoA": ("real_B", "fake_A", "rec_B", "idt_A")}
 
 
 class TranslationGrid(pl.Callback):
-    """Every ``image_every_n_steps`` training batches (when > 0) and at the end of every ``image_every_n_epochs``-th
-    epoch, one picture per direction: a row per test image, the columns named in ``PANELS``. Needs
+    """Every ``every_n_steps`` training batches (when > 0) and at the end of every ``every_n_epochs``-th epoch,
+    one picture per direction: a row per test image, the columns named in ``PANELS``. Needs
     ``pl_module.visuals(real_A, real_B)`` -> those tensors, and test batches ``{"A", "B", "A_valid", "B_valid"}``."""
 
+    Config = PictureConfig
 
-    def __init__(self, cfg: CallbacksConfig):
-        self.every_steps, self.every_epochs = cfg.image_every_n_steps, cfg.image_every_n_epochs
-        self.num_images = cfg.num_images
+    def __init__(self, cfg: PictureConfig):
+        self.cfg, self.num_images = cfg, cfg.num_images
         self.images: dict[str, torch.Tensor] | None = None
 
     def _fixed_images(self, trainer: pl.Trainer) -> dict[str, torch.Tensor]:
@@ -37,8 +35,6 @@ class TranslationGrid(pl.Callback):
         return self.images
 
     def draw(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.is_global_zero:
-            return
         images = self._fixed_images(trainer)
         n = min(len(images["A"]), len(images["B"]))
         with eval_mode(pl_module):
@@ -49,9 +45,9 @@ class TranslationGrid(pl.Callback):
             log_picture(trainer, f"images/{direction}", grid, caption="columns: " + " | ".join(columns))
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch, batch_idx):
-        if self.every_steps and logging_step(trainer) % self.every_steps == 0:
+        if due_after_batch(trainer, self.cfg):
             self.draw(trainer, pl_module)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if (trainer.current_epoch + 1) % self.every_epochs == 0:
+        if due_after_epoch(trainer, self.cfg):
             self.draw(trainer, pl_module)

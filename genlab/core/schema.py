@@ -69,25 +69,6 @@ class ModelConfig:
 
 
 @dataclass
-class CallbacksConfig:
-    """Checkpointing, and the picture callbacks (by registered name) that an experiment wants."""
-
-    monitor: str | None = "val/loss"  # None: no "best" checkpoint, only the latest ones (no validation loss)
-    monitor_mode: str = "min"
-    save_top_k: int = 1
-    images: list[str] = field(default_factory=list)
-    image_every_n_epochs: int = 1
-    num_images: int = 16
-    image_every_n_steps: int = 0  # > 0: callbacks that support it also draw every this many training batches
-
-    def __post_init__(self) -> None:
-        check_choice("monitor_mode", self.monitor_mode, ("min", "max"))
-        check(self.image_every_n_epochs >= 1, "image_every_n_epochs", self.image_every_n_epochs, "must be >= 1")
-        check(self.num_images >= 1, "num_images", self.num_images, "must be >= 1")
-        check(self.image_every_n_steps >= 0, "image_every_n_steps", self.image_every_n_steps, "must be >= 0")
-
-
-@dataclass
 class ClassifierConfig:
     """The MNIST classifier behind the GAN's FID/KID/IS (``genlab.runner.classifier``); each config is trained
     once and cached under a hash of these values."""

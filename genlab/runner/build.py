@@ -8,9 +8,11 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 
+from genlab.callbacks import make_callbacks
 from genlab.runner import registry
 from genlab.runner.checkpoints import AtomicCheckpointIO, LatestCheckpoint, RandomState, SaveRunConfig
 from genlab.runner.config import typed
+from genlab.runner.config.groups import CallbacksConfig
 from genlab.runner.divergence import DivergenceGuard
 
 
@@ -32,8 +34,14 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, saved_config: dict) -> list[
                                          monitor=cb.monitor, mode=cb.monitor_mode, save_top_k=cb.save_top_k,
                                          save_last=False, auto_insert_metric_name=False))
     callbacks.append(LatestCheckpoint(run_dir / "checkpoints", ck.every_n_steps, ck.every_minutes))
-    callbacks += [registry.lookup("callback", name)(cb) for name in cb.images]
-    return callbacks
+    return callbacks + added_callbacks(cb)
+
+
+def added_callbacks(cb: CallbacksConfig) -> list[Callback]:
+    """The experiment's picture callbacks and Lightning callbacks (``genlab.callbacks.CALLBACKS``)."""
+    shared = {"every_n_epochs": cb.image_every_n_epochs, "every_n_steps": cb.image_every_n_steps,
+              "num_images": cb.num_images}
+    return make_callbacks(cb.images, cb.lightning, cb.options, shared)
 
 
 # Lightning's DDP strategy names that have a registered "<name>_find_unused_parameters_true" variant

@@ -1,7 +1,7 @@
 """Typed configs: dataclass schemas per group, YAML defaults under ``configs/``, dotlist overrides."""
 
-from genlab.core.schema import CallbacksConfig, DataConfig, EvalConfig, ModelConfig, check
-from genlab.runner.config.groups import LoggerConfig, TrainerConfig
+from genlab.core.schema import DataConfig, EvalConfig, ModelConfig, check
+from genlab.runner.config.groups import CallbacksConfig, LoggerConfig, TrainerConfig
 from genlab.runner.config.load import (
     compose,
     compose_from_saved,

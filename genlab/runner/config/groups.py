@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
-from genlab.core.schema import CallbacksConfig, EvalConfig, check, check_choice
+from genlab.core.schema import EvalConfig, check, check_choice
 from genlab.runner.config.trainer_args import derive_trainer_config
 
 
@@ -64,6 +65,29 @@ class LoggerConfig:
 
 
 @dataclass
+class CallbacksConfig:
+    """Checkpointing by a monitored metric, and the callbacks an experiment adds by their name in
+    ``genlab.callbacks.CALLBACKS``: picture callbacks under ``images``, Lightning's own under ``lightning``, each
+    with its options under ``options.<name>`` (picture callbacks default to the shared ``image_*``/``num_images``)."""
+
+    monitor: str | None = "val/loss"  # None: no "best" checkpoint, only the latest ones (no validation loss)
+    monitor_mode: str = "min"
+    save_top_k: int = 1
+    images: list[str] = field(default_factory=list)
+    image_every_n_epochs: int = 1
+    num_images: int = 16
+    image_every_n_steps: int = 0  # > 0: callbacks that support it also draw every this many training batches
+    lightning: list[str] = field(default_factory=list)  # e.g. [early_stopping, lr_monitor, ema_weight_averaging]
+    options: dict[str, Any] = field(default_factory=dict)  # name -> {key: value}
+
+    def __post_init__(self) -> None:
+        check_choice("monitor_mode", self.monitor_mode, ("min", "max"))
+        check(self.image_every_n_epochs >= 1, "image_every_n_epochs", self.image_every_n_epochs, "must be >= 1")
+        check(self.num_images >= 1, "num_images", self.num_images, "must be >= 1")
+        check(self.image_every_n_steps >= 0, "image_every_n_steps", self.image_every_n_steps, "must be >= 0")
+
+
+@dataclass
 class CheckpointConfig:
     """When ``last.ckpt`` is rewritten besides every epoch end and a stopping signal (0 turns a trigger off).
 
@@ -88,6 +112,7 @@ FIXED_GROUPS: dict[str, type] = {
     "checkpoint": CheckpointConfig,
 }
 OPEN_GROUPS = {"data": "data", "model": "model"}  # group -> registry kind
+OPEN_MAPPINGS = {"callbacks": ("options",)}  # mappings whose keys are names, checked by make_callbacks
 GROUPS = ("data", "model", *FIXED_GROUPS)
 DEFAULT_CHOICES = {"trainer": "default", "logger": "wandb", "callbacks": "default", "eval": "default",
                    "checkpoint": "default"}

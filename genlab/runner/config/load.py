@@ -18,7 +18,15 @@ from omegaconf.nodes import StringNode
 
 from genlab.core.errors import ConfigError, GenlabError
 from genlab.runner import registry
-from genlab.runner.config.groups import DEFAULT_CHOICES, FIXED_GROUPS, GROUPS, OPEN_GROUPS, TOP_DEFAULTS, TOP_LEVEL
+from genlab.runner.config.groups import (
+    DEFAULT_CHOICES,
+    FIXED_GROUPS,
+    GROUPS,
+    OPEN_GROUPS,
+    OPEN_MAPPINGS,
+    TOP_DEFAULTS,
+    TOP_LEVEL,
+)
 from genlab.runner.config.trainer_args import refuse_genlab_keys, validate_trainer_args
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs"
@@ -126,6 +134,8 @@ def _build_group(group: str, layers: list[dict], dotlist: list[str]) -> DictConf
     schema = _schema_for(group, _merged_plain(group, layers, dotlist))
     node = OmegaConf.structured(schema)
     OmegaConf.set_struct(node, True)
+    for key in OPEN_MAPPINGS.get(group, ()):  # name -> options of classes that check them themselves
+        OmegaConf.set_struct(node[key], False)
     try:
         for layer in layers:
             node = OmegaConf.merge(node, layer)
@@ -229,6 +239,9 @@ def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
         raise ConfigError(f"seed={cfg.seed}: must be in [{SEED_RANGE[0]}, {SEED_RANGE[1]}] (NumPy's seed range)")
     _check_max_batches(cfg)
     _check_parts_fit(cfg)
+    from genlab.runner.build import added_callbacks  # build reads typed configs from this module
+
+    added_callbacks(typed(cfg.callbacks, "callbacks"))  # their options are checked by making them once
     check_writable_folder(Path(cfg.run_dir or "runs"), "run_dir")
     _check_logger(cfg)
     validate_trainer_args(OmegaConf.to_container(cfg.trainer))
