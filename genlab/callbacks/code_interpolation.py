@@ -7,7 +7,7 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.callbacks._helpers import eval_mode, first_test_images
-from genlab.callbacks.images import PictureConfig, image_grid, log_picture
+from genlab.callbacks.images import PictureCallback, PictureConfig, image_grid, log_picture
 
 STEPS = 10
 MAX_ROWS = 8
@@ -19,13 +19,12 @@ def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
     return a.unsqueeze(1) * (1 - t) + b.unsqueeze(1) * t
 
 
-class CodeInterpolation(pl.Callback):
+class CodeInterpolation(PictureCallback):
     """At the end of training. Needs ``pl_module.encode(x)`` -> codes and ``pl_module.decode(z)`` -> images in
     the data range. Each row: test image a | decoded codes from a to b | test image b."""
 
-    Config = PictureConfig
-
     def __init__(self, cfg: PictureConfig):
+        super().__init__(cfg)
         self.rows = max(1, min(MAX_ROWS, cfg.num_images // 2))
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -8,17 +8,12 @@ import math
 import pytorch_lightning as pl
 
 from genlab.callbacks._helpers import generate_images
-from genlab.callbacks.images import PictureConfig, due_after_epoch, image_grid, log_picture
+from genlab.callbacks.images import PictureCallback, due_after_epoch, image_grid, log_picture
 
 
-class FixedNoiseGrid(pl.Callback):
+class FixedNoiseGrid(PictureCallback):
     """Every ``every_n_epochs`` training epochs, rank zero only. Needs ``pl_module.fixed_noise`` (N, latent)
     and ``pl_module.generate(z)`` -> images in the data range; shows the first ``num_images`` codes."""
-
-    Config = PictureConfig
-
-    def __init__(self, cfg: PictureConfig):
-        self.cfg = cfg
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not due_after_epoch(trainer, self.cfg):

@@ -36,6 +36,15 @@ class PictureConfig:
         check(self.num_images >= 1, "num_images", self.num_images, "must be >= 1")
 
 
+class PictureCallback(pl.Callback):
+    """Base of the picture callbacks: made from a ``PictureConfig`` (``genlab.callbacks.make_callback``)."""
+
+    Config = PictureConfig
+
+    def __init__(self, cfg: PictureConfig):
+        self.cfg = cfg
+
+
 def epoch_due(epoch: int, every_n_epochs: int) -> bool:
     """The one cadence rule of the picture callbacks: after epochs n, 2n, 3n, ... counted from 1, as Lightning's
     ``check_val_every_n_epoch`` counts (``epoch`` is Lightning's ``current_epoch``, counted from 0)."""

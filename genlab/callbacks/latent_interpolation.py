@@ -7,7 +7,7 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.callbacks._helpers import generate_images
-from genlab.callbacks.images import PictureConfig, due_after_epoch, image_grid, log_picture
+from genlab.callbacks.images import PictureCallback, due_after_epoch, image_grid, log_picture
 
 ROWS, STEPS = 8, 10
 
@@ -23,14 +23,9 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
 
 
-class LatentInterpolation(pl.Callback):
+class LatentInterpolation(PictureCallback):
     """Every ``every_n_epochs`` training epochs, rank zero only. Needs ``pl_module.fixed_noise`` and
     ``pl_module.generate(z)``; rows interpolate between fixed codes 0 and 1, 2 and 3, ..."""
-
-    Config = PictureConfig
-
-    def __init__(self, cfg: PictureConfig):
-        self.cfg = cfg
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not due_after_epoch(trainer, self.cfg):

@@ -7,7 +7,7 @@ import torch
 from pytorch_lightning.utilities import rank_zero_info
 
 from genlab.callbacks._helpers import eval_mode
-from genlab.callbacks.images import PictureConfig, image_grid, log_picture
+from genlab.callbacks.images import PictureCallback, image_grid, log_picture
 
 GRID = 20
 
@@ -20,14 +20,9 @@ def quantile_grid(size: int, device=None) -> torch.Tensor:
     return torch.stack([z0, z1], dim=-1).reshape(-1, 2).to(device)
 
 
-class LatentManifold(pl.Callback):
+class LatentManifold(PictureCallback):
     """At the end of training, for models with a 2-D latent and a N(0, I) prior; other latent sizes are
     skipped with a note. Needs ``pl_module.fixed_noise`` (for the latent size) and ``pl_module.decode(z)``."""
-
-    Config = PictureConfig
-
-    def __init__(self, cfg: PictureConfig):
-        del cfg  # draws once, a fixed grid
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:

@@ -7,7 +7,7 @@ import torch
 from matplotlib.figure import Figure
 
 from genlab.callbacks._helpers import eval_mode, first_test_images
-from genlab.callbacks.images import PictureConfig, log_picture
+from genlab.callbacks.images import PictureCallback, log_picture
 
 MAX_POINTS = 10000
 
@@ -34,13 +34,8 @@ def scatter_figure(points: torch.Tensor, labels: torch.Tensor, axes: str, title:
     return fig
 
 
-class LatentScatter(pl.Callback):
+class LatentScatter(PictureCallback):
     """At the end of training. Needs ``pl_module.encode(x)`` -> codes (N, d) and labelled test batches."""
-
-    Config = PictureConfig
-
-    def __init__(self, cfg: PictureConfig):
-        del cfg  # draws once, everything the test split has
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:

@@ -6,17 +6,16 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.callbacks._helpers import eval_mode
-from genlab.callbacks.images import PictureConfig, due_after_epoch, image_grid, log_picture
+from genlab.callbacks.images import PictureCallback, PictureConfig, due_after_epoch, image_grid, log_picture
 
 
-class ReconstructionGrid(pl.Callback):
+class ReconstructionGrid(PictureCallback):
     """After the validation of every ``every_n_epochs``-th epoch. Needs ``pl_module(x)`` -> reconstruction in the data
     range, and uses ``pl_module.corrupt(x)`` when the model has it and it changes the input."""
 
-    Config = PictureConfig
-
     def __init__(self, cfg: PictureConfig):
-        self.num_images, self.cfg = cfg.num_images, cfg
+        super().__init__(cfg)
+        self.num_images = cfg.num_images
         self.images: torch.Tensor | None = None
 
     def _fixed_images(self, trainer: pl.Trainer) -> torch.Tensor:

@@ -6,20 +6,26 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.callbacks._helpers import eval_mode
-from genlab.callbacks.images import PictureConfig, due_after_batch, due_after_epoch, image_grid, log_picture
+from genlab.callbacks.images import (
+    PictureCallback,
+    PictureConfig,
+    due_after_batch,
+    due_after_epoch,
+    image_grid,
+    log_picture,
+)
 
 PANELS = {"AtoB": ("real_A", "fake_B", "rec_A", "idt_B"), "BtoA": ("real_B", "fake_A", "rec_B", "idt_A")}
 
 
-class TranslationGrid(pl.Callback):
+class TranslationGrid(PictureCallback):
     """Every ``every_n_steps`` training batches (when > 0) and at the end of every ``every_n_epochs``-th epoch,
     one picture per direction: a row per test image, the columns named in ``PANELS``. Needs
     ``pl_module.visuals(real_A, real_B)`` -> those tensors, and test batches ``{"A", "B", "A_valid", "B_valid"}``."""
 
-    Config = PictureConfig
-
     def __init__(self, cfg: PictureConfig):
-        self.cfg, self.num_images = cfg, cfg.num_images
+        super().__init__(cfg)
+        self.num_images = cfg.num_images
         self.images: dict[str, torch.Tensor] | None = None
 
     def _fixed_images(self, trainer: pl.Trainer) -> dict[str, torch.Tensor]:
