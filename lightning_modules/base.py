@@ -73,7 +73,7 @@ class GenerativeModule(pl.LightningModule):
         if "cfg" not in kwargs:
             from lightning_modules import MODELS  # the table imports every model, this one included
 
-            name = next(key for key, model in MODELS.items() if model is cls)
+            name = next((key for key, model in MODELS.items() if model is cls), None)  # None: a class of one's own
             kwargs = {**constructor_args(checkpoint_path, cls.Config, name, EvalConfig), **kwargs}
         return super().load_from_checkpoint(checkpoint_path, map_location, hparams_file, strict, weights_only,
                                             **kwargs)

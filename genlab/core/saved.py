@@ -1,6 +1,7 @@
 """What genlab keeps in a Lightning checkpoint beside Lightning's own state, and reading it back with clear errors.
 
-``checkpoint[KEY]["config"]`` is the run config (written by the runner's ``SaveRunConfig``); models read it to
+``checkpoint[KEY]`` holds the run config (``"config"``) and the model's DataInfo (``"data_info"``), written by the
+runner's ``SaveRunConfig``; models read them to
 rebuild themselves in ``load_from_checkpoint``, the runner to resume and evaluate.
 """
 
@@ -50,12 +51,13 @@ def check_same_model(saved: dict, model_name: str, path: str | Path) -> None:
                               "pick the matching experiment")
 
 
-def constructor_args(path: str | Path, model_config: type, model_name: str, eval_config: type) -> dict:
-    """``cfg``, ``data_info`` and ``eval_cfg`` of the ``model_name`` model saved in ``path``: its typed model and
-    eval configs from the run config, its DataInfo as saved beside it."""
+def constructor_args(path: str | Path, model_config: type, model_name: str | None, eval_config: type) -> dict:
+    """``cfg``, ``data_info`` and ``eval_cfg`` of the ``model_name`` model (None: any) saved in ``path``: its typed
+    model and eval configs from the run config, its DataInfo as saved beside it."""
     entry = read_entry(path)
     saved = entry["config"]
-    check_same_model(saved, model_name, path)
+    if model_name is not None:
+        check_same_model(saved, model_name, path)
     if "data_info" not in entry:
         raise CheckpointError(f"checkpoint {path} predates the DataInfo entry that load_from_checkpoint reads; "
                               "load it with genlab.load(path)")
