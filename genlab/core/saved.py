@@ -1,8 +1,8 @@
 """What genlab keeps in a Lightning checkpoint beside Lightning's own state, and reading it back with clear errors.
 
 ``checkpoint[KEY]`` holds the run config (``"config"``) and the model's DataInfo (``"data_info"``), written by the
-runner's ``SaveRunConfig``; models read them to
-rebuild themselves in ``load_from_checkpoint``, the runner to resume and evaluate.
+runner's ``SaveRunConfig``; models read them to rebuild themselves in ``load_from_checkpoint``, the runner to
+resume and evaluate.
 """
 
 from __future__ import annotations
