@@ -10,7 +10,7 @@ import torch
 from genlab.core.steps import logging_step
 from genlab.runner.build import build_datamodule, build_model, trainer_kwargs
 from genlab.runner.config import compose
-from tests.helpers import FAST
+from tests.helpers import FAST, quiet_trainer
 
 TINY_MODELS = {
     "conv_ae": ["experiment=conv_ae_mnist", "model.channels=4", "model.latent_dim=4"],
@@ -45,8 +45,7 @@ def _one_step(overrides: list[str], tmp_path) -> tuple[torch.Tensor, torch.Tenso
     before = _probe(model, torch.Generator().manual_seed(1)).float()
     model.train()
     pl.seed_everything(0, verbose=False)
-    trainer = pl.Trainer(default_root_dir=tmp_path, logger=False, enable_checkpointing=False,
-                         **trainer_kwargs(cfg, model))
+    trainer = quiet_trainer(default_root_dir=tmp_path, **trainer_kwargs(cfg, model))
     trainer.fit(model, datamodule=datamodule)
     assert logging_step(trainer) == 1
     weights = torch.cat([p.detach().float().flatten() for p in model.parameters()])
