@@ -107,7 +107,8 @@ def workspace(tmp_path_factory, data_dir):
 def test_bad_input_is_one_line_exit_2_and_touches_nothing(workspace, name):
     script, args, word = CASES[name]
     before = tree_checksums(workspace)
-    done = run_script(script, *args, cwd=workspace, timeout=300)
+    # the workspace run's saved config refers to the variable, as the family below sets it
+    done = run_script(script, *args, cwd=workspace, timeout=300, env={"GENLAB_TEST_SECRET": SECRET})
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2, done.stderr[-2000:]
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr[-2000:]
