@@ -23,6 +23,7 @@ matplotlib.use("Agg")  # headless: figures are files
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from machine import cpu_name  # noqa: E402
+from pytorch_lightning.callbacks import ModelCheckpoint  # noqa: E402
 
 from genlab.core.saved import read_checkpoint_config  # noqa: E402
 from genlab.metrics.mnist_classifier import load_classifier  # noqa: E402
@@ -87,7 +88,9 @@ def train_experiment(experiment: str, out: Path, name: str, tiny: bool, override
     cfg = compose([f"experiment={experiment}", f"run_dir={out / 'runs' / name}", *QUIET,
                    *(TINY_TRAINER if tiny else []), *overrides])
     result = train(cfg)
-    best = result.trainer.checkpoint_callback.best_model_path if result.trainer.checkpoint_callback else ""
+    # the best-model file is a ModelCheckpoint's; without a monitor the run keeps only genlab's LatestCheckpoint
+    best = next((c.best_model_path for c in result.trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)),
+                "")
     return Path(best or result.run_dir / "checkpoints" / "last.ckpt")
 
 

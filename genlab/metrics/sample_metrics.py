@@ -53,6 +53,9 @@ class ClassifierFeatures(nn.Module):
             features = self.classifier.features(to_classifier_input(x, self.value_range))
             return features, self.classifier.classify(features)
 
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        return F.softmax(self(x)[1], dim=1)
+
 
 class SampleMetrics:
     """Real images go in with ``update_real``, generated ones with ``update_fake``, and (for the real-vs-real
