@@ -7,7 +7,7 @@ import pytest
 import torch
 import yaml
 
-from tests.helpers import TINY_RUNS, error_line, fingerprint, start_train, train
+from tests.helpers import TINY_RUNS, error_line, start_train, train, tree_checksums
 
 pytestmark = pytest.mark.slow
 
@@ -25,19 +25,19 @@ def finished(tmp_path_factory, data_dir):
 
 @pytest.mark.parametrize("experiment", ["ae_mnist", "vae_mnist"])
 def test_a_new_run_into_an_existing_runs_folder_is_refused_and_changes_nothing(finished, experiment):
-    before = fingerprint(finished)
+    before = tree_checksums(finished)
     refused = train(f"experiment={experiment}", *TINY_RUNS["ae"][1:], f"run_dir={finished}")
     assert refused.returncode == 2
     assert "already holds a run" in error_line(refused.stderr) and "ckpt=auto" in refused.stderr
-    assert fingerprint(finished) == before
+    assert tree_checksums(finished) == before
 
 
 def test_a_start_that_fails_validation_leaves_the_folder_untouched(finished):
-    before = fingerprint(finished)
+    before = tree_checksums(finished)
     refused = train(f"ckpt={finished / 'checkpoints' / 'last.ckpt'}", "data.batch_size=7",
                     env={"GENLAB_TEST_SECRET": SECRET})
     assert refused.returncode == 2 and "data.batch_size=7" in error_line(refused.stderr)
-    assert fingerprint(finished) == before
+    assert tree_checksums(finished) == before
 
 
 def test_secrets_from_the_environment_stay_interpolations(finished):
