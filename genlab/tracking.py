@@ -75,10 +75,10 @@ def last_logged_step(run_dir: Path) -> int:
 
 
 class RunWandbLogger(WandbLogger):
-    """Lightning's WandbLogger, with W&B's own step set to the batch count (``trainer/global_step``), so a resumed
-    run's new offline log continues the run's steps instead of restarting at 0, and nothing logged at or below
-    ``logged_up_to``: a resumed run trains the batches between its checkpoint and the fault again, with the same
-    values (exact resume), and the run's record already holds them."""
+    """Lightning's WandbLogger that logs nothing at or below ``logged_up_to``: a resumed run trains the batches
+    between its checkpoint and the fault again, with the same values (exact resume), and the run's record already
+    holds them. W&B's own row counter is left to W&B (Lightning logs epoch-end metrics one batch behind the
+    pictures of that epoch, so a forced step would drop them); the plots' x-axis is ``trainer/global_step``."""
 
     def __init__(self, *args, logged_up_to: int = -1, **kwargs):
         super().__init__(*args, **kwargs)
@@ -86,10 +86,8 @@ class RunWandbLogger(WandbLogger):
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        if step is None:
+        if step is None or step > self._logged_up_to:
             super().log_metrics(metrics, step)
-        elif step > self._logged_up_to:
-            self.experiment.log({**metrics, "trainer/global_step": step}, step=step)
 
 
 def make_loggers(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_type: str = "train",
