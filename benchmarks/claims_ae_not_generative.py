@@ -19,7 +19,6 @@ import torch
 from claims_common import (
     batched,
     fit_gaussian,
-    load_model,
     machine_line,
     markdown_table,
     mean_confidence,
@@ -28,10 +27,11 @@ from claims_common import (
     nearest_distances,
     parser,
     pca,
+    reuse_options,
+    reused_or_trained,
     sample_box,
     sample_gaussian,
     setup,
-    train_experiment,
     write_outputs,
 )
 
@@ -69,18 +69,15 @@ def scatter(ax, codes: torch.Tensor, labels: torch.Tensor, samples: torch.Tensor
 
 def main() -> None:
     p = parser(__doc__, NAME)
-    p.add_argument("--ae-ckpt", help="reuse a trained claims_ae checkpoint instead of training one")
-    p.add_argument("--vae-ckpt", help="reuse a trained claims_vae checkpoint instead of training one")
+    reuse_options(p, "ae", "vae")
     p.add_argument("--classifier-ckpt", help="MNIST classifier checkpoint (default: the project's cached one)")
     p.add_argument("--samples", type=int, default=5000, help="images per scored set (tiny: 200)")
     args = p.parse_args()
     out = setup(args, NAME)
     start = time.time()
     n = 200 if args.tiny else args.samples
-    ae_ckpt = args.ae_ckpt or train_experiment("claims_ae", out, "ae", args.tiny, ["logger.mode=disabled"])
-    vae_ckpt = args.vae_ckpt or train_experiment("claims_vae", out, "vae", args.tiny, ["logger.mode=disabled"])
-    ae, datamodule = load_model(ae_ckpt)
-    vae, _ = load_model(vae_ckpt)
+    ae_ckpt, ae, datamodule = reused_or_trained(args, out, "ae")
+    vae_ckpt, vae, _ = reused_or_trained(args, out, "vae")
     classifier = mnist_classifier(args.classifier_ckpt)
 
     train_x, train_y = mnist_split(datamodule, "train", limit=2000 if args.tiny else None)

@@ -94,6 +94,19 @@ def train_experiment(experiment: str, out: Path, name: str, tiny: bool, override
     return Path(best or result.run_dir / "checkpoints" / "last.ckpt")
 
 
+def reuse_options(p: argparse.ArgumentParser, *names: str) -> None:
+    """``--<name>-ckpt`` for each claims model a script needs: reuse a trained checkpoint instead of training."""
+    for name in names:
+        p.add_argument(f"--{name}-ckpt", help=f"reuse a trained claims_{name} checkpoint instead of training one")
+
+
+def reused_or_trained(args: argparse.Namespace, out: Path, name: str):
+    """The checkpoint of ``claims_<name>`` given on the command line or trained now, and its model and data."""
+    ckpt = getattr(args, f"{name}_ckpt") or train_experiment(f"claims_{name}", out, name, args.tiny,
+                                                             ["logger.mode=disabled"])
+    return (ckpt, *load_model(ckpt))
+
+
 def load_model(ckpt: str | Path):
     """The model of a genlab checkpoint (eval mode, CPU) and its datamodule, rebuilt from the saved config."""
     cfg = compose_from_saved(read_checkpoint_config(ckpt), [])

@@ -18,13 +18,13 @@ import torch
 import torch.nn.functional as F
 from claims_common import (
     batched,
-    load_model,
     machine_line,
     markdown_table,
     mnist_split,
     parser,
+    reuse_options,
+    reused_or_trained,
     setup,
-    train_experiment,
     write_outputs,
 )
 
@@ -36,17 +36,14 @@ NAME = "denoising"
 
 def main() -> None:
     p = parser(__doc__, NAME)
-    p.add_argument("--ae-ckpt", help="reuse a trained claims_ae checkpoint instead of training one")
-    p.add_argument("--dae-ckpt", help="reuse a trained claims_dae checkpoint instead of training one")
+    reuse_options(p, "ae", "dae")
     p.add_argument("--sigmas", type=float, nargs="+", default=[0.0, 0.1, 0.25, 0.5, 0.75, 1.0],
                    help="test noise levels (standard deviation of the Gaussian noise, pixels in [0, 1])")
     args = p.parse_args()
     out = setup(args, NAME)
     start = time.time()
-    ae_ckpt = args.ae_ckpt or train_experiment("claims_ae", out, "ae", args.tiny, ["logger.mode=disabled"])
-    dae_ckpt = args.dae_ckpt or train_experiment("claims_dae", out, "dae", args.tiny, ["logger.mode=disabled"])
-    ae, datamodule = load_model(ae_ckpt)
-    dae, _ = load_model(dae_ckpt)
+    ae_ckpt, ae, datamodule = reused_or_trained(args, out, "ae")
+    dae_ckpt, dae, _ = reused_or_trained(args, out, "dae")
     test_x, _ = mnist_split(datamodule, "test", limit=500 if args.tiny else None)
 
     rows, results, strips = [], {}, []

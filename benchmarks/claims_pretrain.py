@@ -22,16 +22,16 @@ from claims_common import (
     batched,
     code_bytes,
     linear_probe,
-    load_model,
     machine_line,
     markdown_table,
     mean_std,
     mnist_split,
     parser,
     pca,
+    reuse_options,
+    reused_or_trained,
     setup,
     stratified_subset,
-    train_experiment,
     write_outputs,
 )
 
@@ -40,8 +40,7 @@ NAME = "pretrain"
 
 def main() -> None:
     p = parser(__doc__, NAME)
-    p.add_argument("--ae-ckpt", help="reuse a trained claims_ae checkpoint instead of training one")
-    p.add_argument("--vae-ckpt", help="reuse a trained claims_vae checkpoint instead of training one")
+    reuse_options(p, "ae", "vae")
     p.add_argument("--labels", type=int, nargs="+", default=[100, 1000], help="labelled training digits")
     p.add_argument("--seeds", type=int, default=5, help="draws of the labelled digits (tiny: 2)")
     p.add_argument("--l2", type=float, default=1e-3, help="L2 penalty of the linear probe (all features alike)")
@@ -49,10 +48,8 @@ def main() -> None:
     out = setup(args, NAME)
     start = time.time()
     seeds = 2 if args.tiny else args.seeds
-    ae_ckpt = args.ae_ckpt or train_experiment("claims_ae", out, "ae", args.tiny, ["logger.mode=disabled"])
-    vae_ckpt = args.vae_ckpt or train_experiment("claims_vae", out, "vae", args.tiny, ["logger.mode=disabled"])
-    ae, datamodule = load_model(ae_ckpt)
-    vae, _ = load_model(vae_ckpt)
+    ae_ckpt, ae, datamodule = reused_or_trained(args, out, "ae")
+    vae_ckpt, vae, _ = reused_or_trained(args, out, "vae")
     latent = ae.cfg.latent_dim
     train_x, train_y = mnist_split(datamodule, "train", limit=3000 if args.tiny else None)
     test_x, test_y = mnist_split(datamodule, "test", limit=500 if args.tiny else None)

@@ -18,6 +18,7 @@ from tests.helpers import (
     tree_checksums,
     wait_for_file,
 )
+from tests.wandb_offline import read_offline_run
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +52,7 @@ def straight_long(tmp_path_factory, data_dir):
 
 def test_sigterm_mid_epoch_saves_exits_nonzero_and_resume_auto_is_exact(straight_long, tmp_path):
     run_dir = tmp_path / "run"
-    proc = start_train(*LONG_AE, f"run_dir={run_dir}")
+    proc = start_train(*LONG_AE, f"run_dir={run_dir}", "logger.mode=offline")
     wait_for_file(run_dir / "checkpoints" / "last.ckpt", proc)  # the first periodic save, at batch 5
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=300)
@@ -64,6 +65,10 @@ def test_sigterm_mid_epoch_saves_exits_nonzero_and_resume_auto_is_exact(straight
     resumed = train("ckpt=auto", f"run_dir={run_dir}")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert_identical_weights(straight_long, run_dir / "checkpoints" / "last.ckpt")
+    # one W&B run in two offline logs: the second continues the batch count, and no batch is logged twice
+    assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 2
+    steps = [row["trainer/global_step"] for row in read_offline_run(run_dir).history if "train/loss" in row]
+    assert steps == list(range(300)), steps
 
 
 def test_kill_9_resumes_from_the_last_periodic_checkpoint(straight_long, tmp_path):

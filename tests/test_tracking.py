@@ -84,3 +84,4 @@ def test_unreachable_server_auto_goes_offline_in_bounded_time_and_online_fails_i
     done = cli("train.py", *args, "logger.mode=online", f"run_dir={tmp_path / 'online'}", env=env, timeout=300)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.splitlines()[-1].startswith(f"error: W&B server {UNREACHABLE} unreachable")
+    assert not (tmp_path / "online").exists()  # nothing of the failed start is left

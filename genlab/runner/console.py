@@ -16,9 +16,10 @@ from pytorch_lightning.utilities import rank_zero_only
 # Messages that say nothing about the user's run: Lightning's advertising tips (litlogger, litmodels), a
 # deprecation inside Lightning's own _pytree helper, the "checkpoint directory exists" warning that every resume
 # into its own run folder triggers, and the short-epoch logging hint (genlab also logs epoch means of the
-# training terms, so short runs have curves anyway).
+# training terms, so short runs have curves anyway), and the note on every resume that genlab's own checkpoints
+# are loaded with weights_only=False.
 NOISE = (r"💡 Tip:", r"`isinstance\(treespec, LeafSpec\)` is deprecated",
-         r"Checkpoint directory .* exists and is not empty",
+         r"Checkpoint directory .* exists and is not empty", r"`weights_only` was not set, defaulting to `False`",
          r"The number of training batches .* is smaller than the logging interval")
 _NOISE_RE = re.compile("|".join(f"(?:{p})" for p in NOISE))
 
@@ -31,7 +32,10 @@ class _DropNoise(logging.Filter):
 def quiet() -> None:
     """Silence ``NOISE`` in Lightning's log and in Python warnings (idempotent; each DDP process calls it)."""
     for name in ("pytorch_lightning", "lightning_fabric", "lightning.pytorch"):
-        for handler_owner in (logging.getLogger(name), logging.getLogger(f"{name}.utilities.rank_zero")):
+        # the package logger's handlers also see what its modules' loggers (checkpoint_connector, ...) propagate
+        owners = (logging.getLogger(name), logging.getLogger(f"{name}.utilities.rank_zero"),
+                  *logging.getLogger(name).handlers)
+        for handler_owner in owners:
             if not any(isinstance(f, _DropNoise) for f in handler_owner.filters):
                 handler_owner.addFilter(_DropNoise())
     for pattern in NOISE:

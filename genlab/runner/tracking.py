@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import wandb
@@ -63,13 +65,40 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def last_logged_step(run_dir: Path) -> int:
+    """The highest step any earlier process of this run logged (its CSV copies), -1 when none did."""
+    steps = [-1]
+    for path in Path(run_dir, CSV_DIR).glob("version_*/metrics.csv"):
+        with path.open(newline="") as f:
+            steps += [int(row["step"]) for row in csv.DictReader(f) if row.get("step")]
+    return max(steps)
+
+
+class RunWandbLogger(WandbLogger):
+    """Lightning's WandbLogger that logs nothing at or below ``logged_up_to``: a resumed run trains the batches
+    between its checkpoint and the fault again, with the same values (exact resume), and the run's record already
+    holds them. W&B's own row counter is left to W&B (Lightning logs epoch-end metrics one batch behind the
+    pictures of that epoch, so a forced step would drop them); the plots' x-axis is ``trainer/global_step``."""
+
+    def __init__(self, *args, logged_up_to: int = -1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._logged_up_to = logged_up_to
+
+    @rank_zero_only
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        if step is None or step > self._logged_up_to:
+            super().log_metrics(metrics, step)
+
+
 def make_loggers(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_type: str = "train",
                  mode: str | None = None) -> list[Logger]:
     """W&B (unless disabled) and a local CSV copy of every logged scalar, so the run folder alone holds every
     number (``genlab.runner.compare`` reads it without W&B). ``mode`` overrides ``cfg.logger.mode`` (evaluate follows
     the mode its run was trained in)."""
     wandb_logger = make_logger(cfg, run_dir, run_id, config, job_type, mode)
-    csv_logger = CSVLogger(save_dir=str(run_dir), name=CSV_DIR)  # a new version_<n>: a resume never overwrites
+    # a new version_<n>: a resume never overwrites; written at every log call, so a killed run's copy is complete
+    # up to its last logged step (what a resume skips in W&B, see RunWandbLogger)
+    csv_logger = CSVLogger(save_dir=str(run_dir), name=CSV_DIR, flush_logs_every_n_steps=1)
     return [wandb_logger, csv_logger] if wandb_logger is not None else [csv_logger]
 
 
@@ -88,13 +117,16 @@ def start_wandb_run(loggers: list[Logger], cfg: DictConfig, run_dir: Path) -> No
 
 def _wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, mode: str,
                   job_type: str) -> WandbLogger:
-    logger = WandbLogger(
+    kwargs = dict(
         project=cfg.logger.project, entity=cfg.logger.entity, group=cfg.logger.group or cfg.experiment,
         job_type=job_type, log_model=LOG_MODEL[str(cfg.logger.log_model).lower()],
         name=cfg.logger.name or f"{cfg.experiment}/{run_dir.name}", tags=list(cfg.logger.tags),
         notes=cfg.logger.notes, save_dir=str(run_dir), id=run_id, resume="allow", mode=mode,
         config=config,
     )
+    # evaluate logs once, after training's steps, at a step its trainer does not know: W&B numbers it
+    logger = (RunWandbLogger(logged_up_to=last_logged_step(run_dir), **kwargs) if job_type == "train"
+              else WandbLogger(**kwargs))
     # Lightning always passes anonymous=None, which wandb 0.31 answers with a deprecation warning
     logger._wandb_init.pop("anonymous", None)
     return logger

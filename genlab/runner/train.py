@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ from genlab.runner.rundir import (
     run_id_for,
     shared_id,
 )
-from genlab.runner.tracking import make_loggers, start_wandb_run
+from genlab.runner.tracking import TrackingError, make_loggers, start_wandb_run
 
 
 @dataclass
@@ -133,19 +134,26 @@ def train(cfg: DictConfig) -> TrainResult:
     # the other DDP ranks that Lightning starts run train() too, inside the folder rank 0 has claimed
     branching = bool(ckpt) and run_dir.resolve() != run_dir_of(ckpt)
     fresh = (not ckpt and cfg.ckpt != "auto") or branching
+    existed = run_dir.exists()
     lock = claimed(run_dir, fresh=fresh) if rank_zero else contextlib.nullcontext()
-    with lock:
-        run_id = run_id_for(run_dir)
-        if rank_zero:
-            (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-            (run_dir / "wandb_id.txt").write_text(run_id)
-        with _published({RUN_DIR_ENV: str(run_dir), WANDB_ID_ENV: run_id}):
-            trainer = _fit_and_test(cfg, run_dir, run_id, config, model, datamodule, ckpt)
+    try:
+        with lock:
+            run_id = run_id_for(run_dir)
+            with _published({RUN_DIR_ENV: str(run_dir), WANDB_ID_ENV: run_id}):
+                # an explicit logger.mode=online stops here, before the run's record is written
+                loggers = make_loggers(cfg, run_dir, run_id, config)
+                if rank_zero:
+                    (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+                    (run_dir / "wandb_id.txt").write_text(run_id)
+                trainer = _fit_and_test(cfg, run_dir, loggers, config, model, datamodule, ckpt)
+    except TrackingError:
+        if rank_zero and not existed:  # only the failed W&B start's files are in the folder this start made
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     return TrainResult(run_dir, trainer, model, datamodule)
 
 
-def _fit_and_test(cfg, run_dir, run_id, config, model, datamodule, ckpt) -> pl.Trainer:
-    loggers = make_loggers(cfg, run_dir, run_id, config)
+def _fit_and_test(cfg, run_dir, loggers, config, model, datamodule, ckpt) -> pl.Trainer:
     callbacks = build_callbacks(cfg, run_dir, config) + progress_callbacks(cfg.trainer.enable_progress_bar)
     trainer = build_trainer(cfg, run_dir, loggers, callbacks, model)
     start_wandb_run(loggers, cfg, run_dir)  # the id W&B gave the run goes to wandb_id.txt
