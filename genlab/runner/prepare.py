@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from omegaconf import DictConfig
 
 from genlab.metrics.mnist_classifier import load_classifier
@@ -30,6 +31,11 @@ def classifier_path(cfg: DictConfig) -> Path:
 
 
 def prepare(cfg: DictConfig, model: pl.LightningModule) -> None:
-    """Hand ``model`` what it declares it needs (``needs_classifier``), made or loaded here."""
+    """Hand ``model`` what it declares it needs (``needs_classifier``), made or loaded here.
+
+    Under ``fork_rng``: building (a new network's initial weights) or training the classifier (seeded by its own
+    config) must not move the run's random streams, or a run would train differently with the classifier cached
+    or not."""
     if getattr(model, "needs_classifier", False):
-        model.set_classifier(load_classifier(classifier_path(cfg))[0])
+        with torch.random.fork_rng(devices=[]):
+            model.set_classifier(load_classifier(classifier_path(cfg))[0])

@@ -123,7 +123,8 @@ def train(cfg: DictConfig) -> TrainResult:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
-    prepare(cfg, model)
+    if cfg.trainer.limit_val_batches != 0 or cfg.trainer.limit_test_batches != 0:  # what prepare serves runs
+        prepare(cfg, model)
     rank_zero = rank_zero_only.rank == 0 and not os.environ.get(RUN_DIR_ENV)
     if rank_zero:
         datamodule.prepare_data()
