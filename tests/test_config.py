@@ -105,3 +105,9 @@ def test_help_lists_experiments_and_keys(cli):
 def test_the_default_end_of_training_likelihood_test_is_cheap_and_the_full_one_a_flag_away():
     assert compose(["experiment=vae_mnist"]).eval.iw_samples == 100
     assert compose(["experiment=vae_mnist", "eval.iw_samples=5000"]).eval.iw_samples == 5000
+
+
+def test_a_run_saved_with_the_old_text_value_range_still_composes():
+    saved = OmegaConf.to_container(compose(["experiment=gan_mnist"]), resolve=True)
+    saved["data"]["value_range"] = "-1_1"  # how runs saved it before it became a list
+    assert list(compose_from_saved(saved, []).data.value_range) == [-1.0, 1.0]

@@ -289,6 +289,10 @@ def compose(args: list[str], config_dir: Path = CONFIG_DIR) -> DictConfig:
     return cfg
 
 
+# runs saved before data.value_range became a list spelled it as text; their checkpoints still resume and evaluate
+_SAVED_VALUE_RANGES = {"0_1": [0.0, 1.0], "-1_1": [-1.0, 1.0]}
+
+
 def compose_from_saved(saved: dict, args: list[str]) -> DictConfig:
     """Rebuild a config saved with a run (``config.yaml`` or a checkpoint) and apply overrides to it."""
     top, cli_choices, dotlist = _parse_args(args)
@@ -297,6 +301,8 @@ def compose_from_saved(saved: dict, args: list[str]) -> DictConfig:
     groups = {}
     for group in GROUPS:
         section = dict(saved.get(group) or {})
+        if group == "data" and str(section.get("value_range")) in _SAVED_VALUE_RANGES:
+            section["value_range"] = _SAVED_VALUE_RANGES[str(section["value_range"])]
         groups[group] = _build_group(group, [section], [d for d in dotlist if d.split(".")[0] == group])
     # the saved run_dir names the folder the run was written in, not where its checkpoint is now
     top_values = {k: None if k == "run_dir" else saved.get(k, TOP_DEFAULTS.get(k)) for k in TOP_LEVEL}
