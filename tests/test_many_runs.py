@@ -56,7 +56,11 @@ def test_an_agent_run_records_the_id_wandb_gave_and_names_the_sweep(runs_root):
     (run_dir,) = (cwd / "runs" / "ae_mnist" / "sweep-abc123").iterdir()
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert config["model"]["latent_dim"] == 3 and "sweep-abc123" in config["run_dir"]
-    assert (run_dir / "wandb_id.txt").read_text() == "chosen1" == read_offline_run(run_dir).run_id
+    record = read_offline_run(run_dir)
+    assert (run_dir / "wandb_id.txt").read_text() == "chosen1" == record.run_id
+    # what the shipped sweep files optimise: the best validation loss so far, a plain number
+    sweep_metric = yaml.safe_load((REPO / "configs" / "sweep" / "ae_mnist.yaml").read_text())["metric"]["name"]
+    assert record.values(sweep_metric) == [min(record.values("val/loss"))]
 
 
 def _csv_column(run_dir, key):

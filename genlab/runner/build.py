@@ -6,11 +6,17 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+from pytorch_lightning.callbacks import Callback
 
 from genlab.callbacks import make_callbacks
 from genlab.runner import registry
-from genlab.runner.checkpoints import AtomicCheckpointIO, LatestCheckpoint, RandomState, SaveRunConfig
+from genlab.runner.checkpoints import (
+    AtomicCheckpointIO,
+    BestCheckpoint,
+    LatestCheckpoint,
+    RandomState,
+    SaveRunConfig,
+)
 from genlab.runner.config import typed
 from genlab.runner.config.groups import CallbacksConfig
 from genlab.runner.divergence import DivergenceGuard
@@ -30,9 +36,9 @@ def build_callbacks(cfg: DictConfig, run_dir: Path, saved_config: dict) -> list[
     # the guard comes first: Lightning runs checkpoint callbacks last, so a diverged batch is never saved
     callbacks: list[Callback] = [DivergenceGuard(), SaveRunConfig(saved_config), RandomState()]
     if cb.monitor and cb.save_top_k != 0:
-        callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="best-epoch{epoch:03d}",
-                                         monitor=cb.monitor, mode=cb.monitor_mode, save_top_k=cb.save_top_k,
-                                         save_last=False, auto_insert_metric_name=False))
+        callbacks.append(BestCheckpoint(dirpath=run_dir / "checkpoints", filename="best-epoch{epoch:03d}",
+                                        monitor=cb.monitor, mode=cb.monitor_mode, save_top_k=cb.save_top_k,
+                                        save_last=False, auto_insert_metric_name=False))
     callbacks.append(LatestCheckpoint(run_dir / "checkpoints", ck.every_n_steps, ck.every_minutes))
     return callbacks + added_callbacks(cb)
 

@@ -14,11 +14,12 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from lightning_fabric.plugins.io import TorchCheckpointIO
-from pytorch_lightning.callbacks import Checkpoint
+from pytorch_lightning.callbacks import Checkpoint, ModelCheckpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from genlab.core.errors import CheckpointError, DivergenceError
 from genlab.core.saved import KEY
+from genlab.core.steps import logging_step
 
 
 class SaveRunConfig(pl.Callback):
@@ -134,6 +135,31 @@ class RandomState(pl.Callback):
         if self._pending is not None and trainer.world_size == 1:
             _set_rng_states(self._pending)
         self._pending = None
+
+
+class BestCheckpoint(ModelCheckpoint):
+    """Lightning's ModelCheckpoint for the best model, which also logs the best score so far as
+    ``<monitor>_best``: a plain number in every logger, for a W&B sweep to optimise (the monitored metric's own
+    W&B summary is a {best, last} pair, which the sweep controller cannot read) and for a table. The score comes
+    from the checkpoint callback's state, so it survives a resume. ModelCheckpoint decides at validation end or
+    at train epoch end (Lightning picks), so both hooks look for a new score."""
+
+    _logged: float | None = None
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        self._log_best(trainer)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        self._log_best(trainer)
+
+    def _log_best(self, trainer: pl.Trainer) -> None:
+        if self.best_model_score is None or trainer.sanity_checking or float(self.best_model_score) == self._logged:
+            return
+        self._logged = float(self.best_model_score)
+        for logger in trainer.loggers:
+            logger.log_metrics({f"{self.monitor}_best": self._logged}, step=logging_step(trainer))
 
 
 class LatestCheckpoint(Checkpoint):
