@@ -30,15 +30,20 @@ class DivergenceGuard(pl.Callback):
     """
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        metrics = trainer.callback_metrics
+        # one reduction per tensor and one device sync per batch; the culprit is looked for only after a failure
+        flags = [torch.isfinite(v.detach()).all().to(pl_module.device) for k, v in metrics.items()
+                 if k.startswith("train/") and torch.is_tensor(v)]
+        flags += [torch.isfinite(p.detach()).all() for p in pl_module.parameters()]
+        if not flags or bool(torch.stack(flags).all()):
+            return
         step = trainer.fit_loop.epoch_loop.batch_progress.total.ready
-        bad = first_non_finite(trainer.callback_metrics)
+        bad = first_non_finite(metrics)
         if bad is not None:
             raise DivergenceError(f"training diverged at batch {step} (epoch {trainer.current_epoch}): loss term "
                                   f"{bad[0]} is {bad[1]}; lower model.lr or check the data; the last finite "
                                   "checkpoint is kept")
-        finite = torch.stack([torch.isfinite(p.detach()).all() for p in pl_module.parameters()])
-        if not bool(finite.all()):  # one device sync for all tensors
-            name = next(n for n, p in pl_module.named_parameters() if not bool(torch.isfinite(p).all()))
-            raise DivergenceError(f"training diverged at batch {step} (epoch {trainer.current_epoch}): weight "
-                                  f"{name} is not finite; lower model.lr or check the data; the last finite "
-                                  "checkpoint is kept")
+        name = next(n for n, p in pl_module.named_parameters() if not bool(torch.isfinite(p).all()))
+        raise DivergenceError(f"training diverged at batch {step} (epoch {trainer.current_epoch}): weight "
+                              f"{name} is not finite; lower model.lr or check the data; the last finite "
+                              "checkpoint is kept")
