@@ -17,9 +17,11 @@ from pytorch_lightning.utilities import rank_zero_only
 # deprecation inside Lightning's own _pytree helper, the "checkpoint directory exists" warning that every resume
 # into its own run folder triggers, and the short-epoch logging hint (genlab also logs epoch means of the
 # training terms, so short runs have curves anyway), and the note on every resume that genlab's own checkpoints
-# are loaded with weights_only=False.
+# are loaded with weights_only=False, and the note that test(ckpt_path="best") uses the first checkpoint callback
+# (genlab builds the best-model one first; the other keeps last.ckpt).
 NOISE = (r"💡 Tip:", r"`isinstance\(treespec, LeafSpec\)` is deprecated",
          r"Checkpoint directory .* exists and is not empty", r"`weights_only` was not set, defaulting to `False`",
+         r"is called with Trainer configured with multiple `ModelCheckpoint` callbacks",
          r"The number of training batches .* is smaller than the logging interval")
 _NOISE_RE = re.compile("|".join(f"(?:{p})" for p in NOISE))
 
