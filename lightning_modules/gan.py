@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, Subset
 
 from genlab.core.data import DataInfo
@@ -46,6 +46,45 @@ ARCHITECTURES = ("dcgan", "mlp")
 # Seeds of the noise that validation and test score, and of the training images the floor uses: fixed, so
 # two evaluations of one checkpoint agree and validation curves do not jitter with the noise draw.
 VAL_NOISE_SEED, TEST_NOISE_SEED, FLOOR_SEED = 1_000_003, 2_000_003, 3_000_003
+# The averaged G's BatchNorm statistics are measured on this many generated batches before it samples (below).
+STANDING_STATS_SEED, STANDING_STATS_BATCHES, STANDING_STATS_BATCH_SIZE = 4_000_003, 16, 128
+
+
+def ema_decay_at(decay: float, n: torch.Tensor) -> torch.Tensor:
+    """The decay of the ``n``-th update of G's average: ``min(decay, (1 + n) / (10 + n))``, TensorFlow's
+    ``ExponentialMovingAverage(num_updates=n)`` rule. A fixed 0.999 would still hold 13 % of the random initial
+    weights after the 2,000 batches of a 10-minute CPU run; the ramp forgets them within the first hundreds."""
+    return torch.clamp((1 + n) / (10 + n), max=decay)
+
+
+def _ramped_ema(decay: float):
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        weight = 1 - ema_decay_at(decay, n)  # a tensor, so a GPU run does not sync to read n
+        for a, c in zip(averaged, current, strict=True):
+            a.lerp_(c, weight.to(a.dtype))
+    return update
+
+
+@torch.no_grad()
+def standing_statistics_(generator: torch.nn.Module, noise: Iterator[torch.Tensor]) -> None:
+    """Set every BatchNorm's running mean and variance of ``generator`` to the plain average over the batches
+    G(z) for z in ``noise`` (BigGAN's "standing statistics"). An average of G's weights is not matched by the
+    statistics the trained G gathered for its own weights, and averaging those as well mixes statistics of
+    weights long gone; measuring them for the averaged weights is what the field does."""
+    norms = [m for m in generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    was_training, momenta = generator.training, [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches
+    generator.train()
+    for z in noise:
+        generator(z)
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
+    generator.train(was_training)
 
 
 @dataclass
@@ -61,7 +100,7 @@ class GANConfig(ModelConfig):
     ngf: int = 64  # dcgan: generator width
     ndf: int = 64  # dcgan: discriminator width
     spectral_norm: bool = False  # dcgan: spectral norm on every D conv in place of D's BatchNorm (Miyato et al.)
-    ema_decay: float = 0.0  # > 0: sample and evaluate with an exponential moving average of G's weights
+    ema_decay: float = 0.0  # > 0: sample and evaluate with an exponential moving average of G's weights (ramped)
     g_hidden: list[int] = field(default_factory=lambda: [128, 256, 512, 1024])  # mlp
     d_hidden: list[int] = field(default_factory=lambda: [512, 256])  # mlp
     fixed_noise_size: int = 64  # the fixed noise batch behind the sample grids (a checkpointed buffer)
@@ -116,10 +155,11 @@ class GAN(GenerativeModule):
         # of a checkpoint samples from it. Not Lightning's EMAWeightAveraging: that averages the whole module (D
         # too), swaps the average in only around validation epochs and copies it over the trained weights when
         # fit ends; here G's average serves sampling while training goes on with G's and D's own weights.
+        # Weights only: its BatchNorm statistics are measured for the averaged weights before it samples.
         self.generator_ema = None
+        self._ema_statistics_fresh = False
         if cfg.ema_decay > 0:
-            self.generator_ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay),
-                                               use_buffers=True)
+            self.generator_ema = AveragedModel(self.generator, multi_avg_fn=_ramped_ema(cfg.ema_decay))
             self.generator_ema.requires_grad_(False)
         # a buffer, so grids show the same z across epochs and resumes (drawn from the seeded global RNG)
         self.register_buffer("fixed_noise", torch.randn(cfg.fixed_noise_size, cfg.latent_dim))
@@ -128,6 +168,10 @@ class GAN(GenerativeModule):
     @property
     def optimizer_steps_per_batch(self) -> int:
         return 1 + self.cfg.d_steps
+
+    def load_state_dict(self, *args, **kwargs):
+        self._ema_statistics_fresh = False  # new averaged weights need their own statistics
+        return super().load_state_dict(*args, **kwargs)
 
     # --- sampling: the public API the picture callbacks use -------------------------------------------------
 
@@ -140,7 +184,15 @@ class GAN(GenerativeModule):
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """Images in the data's pixel range from latent codes z (N, latent_dim); from G's moving average when
         the model keeps one."""
-        net = self.generator if self.generator_ema is None else self.generator_ema.module
+        if self.generator_ema is None:
+            return self.output_activation(self.generator(z))
+        net = self.generator_ema.module
+        if not self._ema_statistics_fresh:
+            # from a seeded generator of its own: sampling does not move the run's random stream
+            noise = torch.Generator().manual_seed(STANDING_STATS_SEED)
+            standing_statistics_(net, (self.sample_noise(STANDING_STATS_BATCH_SIZE, noise)
+                                       for _ in range(STANDING_STATS_BATCHES)))
+            self._ema_statistics_fresh = True
         return self.output_activation(net(z))
 
     def _fake(self, n: int) -> torch.Tensor:
@@ -172,6 +224,7 @@ class GAN(GenerativeModule):
             opt_g.zero_grad(set_to_none=True)
         if self.generator_ema is not None:
             self.generator_ema.update_parameters(self.generator)
+            self._ema_statistics_fresh = False
         for _ in range(self.cfg.d_steps):
             with self.toggled_optimizer(opt_d):
                 fake = self._fake(len(x)).detach()

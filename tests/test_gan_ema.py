@@ -11,6 +11,7 @@ from genlab.core.steps import logging_step
 from genlab.runner.build import build_datamodule, build_model
 from genlab.runner.config import compose, compose_from_saved
 from genlab.runner.train import train
+from lightning_modules.gan import ema_decay_at, standing_statistics_
 from tests.helpers import FAST
 
 TINY_EMA_GAN = ["experiment=gan_mnist", "model.ngf=4", "model.ndf=4", "data.batch_size=16", "model.ema_decay=0.5",
@@ -51,3 +52,20 @@ def test_ema_weights_survive_a_checkpoint_round_trip(tmp_path):
     resumed = train(compose_from_saved(read_checkpoint_config(ckpt), resume))
     assert logging_step(resumed.trainer) == 5
     assert resumed.model.generator_ema.n_averaged.item() == 5
+
+
+def test_ema_decay_ramps_up_to_the_configured_decay():
+    n = torch.tensor([0, 1, 8, 990, 100_000])
+    expected = torch.tensor([1 / 10, 2 / 11, 9 / 18, 991 / 1000, 0.999])
+    assert torch.allclose(ema_decay_at(0.999, n), expected)
+
+
+def test_standing_statistics_are_the_plain_average_over_the_batches():
+    norm = torch.nn.BatchNorm1d(2, momentum=0.3)
+    net = torch.nn.Sequential(norm).eval()
+    batches = [torch.tensor([[0.0, 0.0], [2.0, 2.0]]), torch.tensor([[4.0, 4.0], [4.0, 4.0]])]
+    standing_statistics_(net, iter(batches))
+    # batch means 1 and 4, unbiased batch variances 2 and 0
+    assert torch.allclose(norm.running_mean, torch.tensor([2.5, 2.5]))
+    assert torch.allclose(norm.running_var, torch.tensor([1.0, 1.0]))
+    assert norm.momentum == 0.3 and not net.training
