@@ -4,10 +4,13 @@ non-finite config values are refused before anything starts."""
 from __future__ import annotations
 
 import pytest
+import pytorch_lightning as pl
 import torch
 
+from genlab.core.errors import DivergenceError
 from genlab.runner.checkpoints import non_finite_tensors
-from tests.helpers import TINY_RUNS, error_line, train
+from genlab.runner.divergence import DivergenceGuard
+from tests.helpers import TINY_RUNS, error_line, quiet_trainer, train
 
 
 @pytest.mark.slow
@@ -30,3 +33,37 @@ def test_non_finite_config_values_are_refused_before_anything_is_written(tmp_pat
     assert done.returncode == 2
     assert "model.lr" in error_line(done.stderr)
     assert not (tmp_path / "run").exists()
+
+
+class _OneWeight(pl.LightningModule):
+    """A weight the test sets by hand in each step; the loss stays finite."""
+
+    def __init__(self, value: float):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(2))
+        self.value = value
+
+    def training_step(self, batch, batch_idx):
+        with torch.no_grad():
+            self.w.fill_(self.value)
+        loss = torch.nan_to_num(self.w * 0.0).sum() + batch.sum()
+        self.log("train/loss", loss)
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.0)
+
+    def train_dataloader(self):
+        return torch.utils.data.DataLoader(torch.zeros(4, 1), batch_size=1)
+
+
+@pytest.mark.parametrize("value, fails", [(float("nan"), True), (3e38, False)])
+def test_the_guard_names_a_non_finite_weight_and_lets_a_large_finite_one_pass(value, fails):
+    # 3e38 twice sums to inf in float32: the cheap check fires, the element-wise confirmation clears it
+    trainer = quiet_trainer(max_steps=3, callbacks=[DivergenceGuard()], logger=False, enable_checkpointing=False)
+    if fails:
+        with pytest.raises(DivergenceError, match=r"diverged at batch 1 \(epoch 0\): weight w is not finite"):
+            trainer.fit(_OneWeight(value))
+    else:
+        trainer.fit(_OneWeight(value))
+        assert trainer.global_step == 3
