@@ -34,6 +34,14 @@ class SeededItems(Dataset):
             torch.default_generator.manual_seed(_item_seed(self.seed, epoch, index))
             return self.dataset[index]
 
+    def __getitems__(self, keys: list):
+        """A batch at once where the set reads items without random draws and can (``random_items`` False and
+        a ``__getitems__`` of its own); item by item, each under its own seed, otherwise."""
+        batched = getattr(self.dataset, "__getitems__", None)
+        if batched is None or getattr(self.dataset, "random_items", True):
+            return [self[key] for key in keys]
+        return batched([key if isinstance(key, int) else key[1] for key in keys])
+
 
 class ResumableSampler(Sampler):
     """A shuffled order that is a function of (seed, epoch) alone, and can start part-way through an epoch.
@@ -86,6 +94,14 @@ class ResumableLoader(DataLoader):
     def load_state_dict(self, state: dict) -> None:
         self.resumable_sampler.epoch = state["epoch"]
         self.resumable_sampler.skip = state["batches"] * self.batch_size
+
+
+def loader_options(datamodule, num_workers: int) -> dict:
+    """Worker processes as configured, kept alive between epochs; pinned host memory when training on CUDA, so
+    the copy to the GPU can overlap the step (Lightning moves the batch with ``non_blocking`` then)."""
+    trainer = getattr(datamodule, "trainer", None)
+    on_cuda = trainer is not None and trainer.root_device.type == "cuda"
+    return {"num_workers": num_workers, "persistent_workers": num_workers > 0, "pin_memory": on_cuda}
 
 
 def train_loader(datamodule, dataset: Dataset, batch_size: int, shuffle: bool = True, **kwargs) -> DataLoader:

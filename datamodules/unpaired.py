@@ -17,7 +17,7 @@ from pytorch_lightning.utilities import rank_zero_warn
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
-from datamodules.base import train_loader
+from datamodules.base import loader_options, train_loader
 from datamodules.image_files import list_images, load_rgb, unreadable
 from genlab.core.data import DataInfo, resolve_root
 from genlab.core.errors import DataError
@@ -171,8 +171,8 @@ class UnpairedDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         return train_loader(self, self.train_set, self.cfg.batch_size, shuffle=not self.cfg.serial,
-                            num_workers=self.cfg.num_workers, persistent_workers=self.cfg.num_workers > 0)
+                            **loader_options(self, self.cfg.num_workers))
 
     def test_dataloader(self) -> DataLoader:
         return DataLoader(self.test_set, batch_size=self.cfg.test_batch_size, shuffle=False,
-                          num_workers=self.cfg.num_workers)
+                          **loader_options(self, self.cfg.num_workers))

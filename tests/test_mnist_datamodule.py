@@ -54,6 +54,24 @@ def test_dynamic_binarization_redraws_train_but_fixes_eval(data_dir):
     assert torch.equal(dm.test_set.fixed, again.test_set.fixed)  # seeded: the same test set every run
 
 
+@pytest.mark.parametrize("options", [{}, {"value_range": [-1.0, 1.0], "image_size": 32}, {"binarize": "static"},
+                                     {"binarize": "dynamic"}])
+def test_batched_reads_give_the_items_one_by_one(data_dir, options):
+    dm = make(root=str(data_dir), batch_size=64, **options)
+    for dataset in (dm.val_set, dm.test_set):
+        batch = dataset.__getitems__([5, 0, 9])
+        for (x, y), i in zip(batch, [5, 0, 9], strict=True):
+            assert torch.equal(x, dataset[i][0]) and y == dataset[i][1]
+    # the training loader: the same batches with and without the batched read (per-item seeds for random items)
+    loader = dm.train_dataloader()
+    batched = next(iter(loader))
+    items = loader.dataset
+    keys = list(loader.resumable_sampler)[:64]
+    one_by_one = torch.stack([items[key][0] for key in keys])
+    assert torch.equal(batched[0], one_by_one)
+    assert items.dataset.random_items == (options.get("binarize") == "dynamic")
+
+
 def test_missing_data_names_path_and_fixes(tmp_path):
     with pytest.raises(DataError) as err:
         make(root=str(tmp_path), download=False)
