@@ -100,7 +100,7 @@ def loader_options(datamodule, num_workers: int) -> dict:
     """Worker processes as configured, kept alive between epochs; pinned host memory when training on CUDA, so
     the copy to the GPU can overlap the step (Lightning moves the batch with ``non_blocking`` then)."""
     trainer = getattr(datamodule, "trainer", None)
-    on_cuda = trainer is not None and trainer.root_device.type == "cuda"
+    on_cuda = trainer is not None and trainer.strategy.root_device.type == "cuda"
     return {"num_workers": num_workers, "persistent_workers": num_workers > 0, "pin_memory": on_cuda}
 
 

@@ -38,6 +38,7 @@ class GenerativeModule(pl.LightningModule):
         self.data_info = data_info
         self.eval_cfg = eval_cfg or EvalConfig()
         self._fast_paths_applied = False
+        self._train_sums: dict[str, tuple[torch.Tensor | float, int]] = {}
 
     def configure_model(self) -> None:
         """Apply the config's fast paths (``model.channels_last``, ``model.compile``) once. Lightning calls this
@@ -84,13 +85,25 @@ class GenerativeModule(pl.LightningModule):
         shorter than ``log_every_n_steps`` still has training curves); validation/test terms as epoch means
         (weighted by ``batch_size``) synced across DDP ranks."""
         values = {f"{stage}/{k}": v.detach() if torch.is_tensor(v) else v for k, v in terms.items()}
-        if stage == "train":
-            self.log_dict(values, on_step=True, on_epoch=False, prog_bar=prog_bar, batch_size=batch_size)
-            self.log_dict({f"{k}_epoch": v for k, v in values.items()}, on_step=False, on_epoch=True,
-                          sync_dist=True, batch_size=batch_size)
-        else:
+        if stage != "train":
             self.log_dict(values, on_step=False, on_epoch=True, prog_bar=prog_bar, sync_dist=True,
                           batch_size=batch_size)
+            return
+        self.log_dict(values, on_step=True, on_epoch=False, prog_bar=prog_bar, batch_size=batch_size)
+        # The epoch means are summed here and logged once per epoch: a second ``self.log`` per term and batch
+        # (Lightning's own on_epoch=True) cost about 1.5 ms per term on one CPU thread, 4 % of an MLP
+        # autoencoder's step. Lightning does not checkpoint its epoch accumulators either, so after a mid-epoch
+        # resume both cover the batches since the resume.
+        for key, value in values.items():
+            value = value.float() if torch.is_tensor(value) else float(value)
+            total, count = self._train_sums.get(key, (0.0, 0))
+            self._train_sums[key] = (total + value, count + 1)
+
+    def on_train_epoch_end(self) -> None:
+        """Log the epoch means of the training terms (mean over batches), synced across DDP ranks."""
+        sums, self._train_sums = self._train_sums, {}
+        self.log_dict({f"{k}_epoch": total / count for k, (total, count) in sums.items()}, on_step=False,
+                      on_epoch=True, sync_dist=True)
 
     def output_activation(self, logits: torch.Tensor) -> torch.Tensor:
         """Map raw outputs onto the data's pixel range, so reconstructions and samples live where data does."""

@@ -162,6 +162,7 @@ class CycleGAN(GenerativeModule):
         self.log_terms("train", {**d_terms, **g_terms, "lr": opt_g.param_groups[0]["lr"]})
 
     def on_train_epoch_end(self) -> None:
+        super().on_train_epoch_end()
         for scheduler in self.lr_schedulers():
             scheduler.step()
 
