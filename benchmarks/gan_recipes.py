@@ -1,9 +1,10 @@
 """GAN recipes on MNIST under a CPU-time budget: FID/floor, class coverage and class KL at fixed times.
 
     PYTHONPATH=. python benchmarks/gan_recipes.py --eval-at 10 20 30 --threads 1 \\
-        --recipe dcgan= --recipe "half_ema=model.ngf=32,model.ndf=32,model.ema_decay=0.999" ...
+        --recipe dcgan= --recipe "half_b32_ema=model.ngf=32,model.ndf=32,data.batch_size=32,model.ema_decay=0.999"
 
-Each ``--recipe NAME=key=value,...`` trains ``--experiment`` (default gan_mnist) with those overrides, one
+Each ``--recipe NAME=key=value,...`` trains ``--experiment`` (default gan_mnist_dcgan, the paper's DCGAN, so a
+recipe names everything it changes; ``--experiment gan_mnist`` starts from the shipped recipe) with those overrides, one
 recipe after the other, without validation (it would spend the budget), until the last ``--eval-at`` minute
 mark of training time: the training process's CPU time from the first batch (with ``--threads 1`` that is the
 time one free core would take, also when other jobs share the machine; setup and the classifier are outside). At
@@ -78,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", action="append", required=True, metavar="NAME=key=value,...")
     parser.add_argument("--eval-at", type=float, nargs="+", default=[10, 20, 30], help="minutes of training")
-    parser.add_argument("--experiment", default="gan_mnist")
+    parser.add_argument("--experiment", default="gan_mnist_dcgan")
     parser.add_argument("--num-samples", type=int, default=10000)
     parser.add_argument("--classifier-ckpt", default=None)
     parser.add_argument("--threads", type=int, default=1)

@@ -44,5 +44,5 @@ fi
   echo
   echo "## Short GAN run (gan_mnist defaults), FID over the real-vs-real floor"
   timeout "$LIMIT_G" "$PY" benchmarks/gan_recipes.py "${GAN[@]}" "${CLS[@]}" --out "$OUT_DIR/gan" \
-    --recipe "gan_mnist=" 2>"$OUT_DIR/gan.err" || echo "(GAN run stopped: exit $?, see $OUT_DIR/gan.err)"
+    --experiment gan_mnist --recipe "gan_mnist=" 2>"$OUT_DIR/gan.err" || echo "(GAN run stopped: exit $?, see $OUT_DIR/gan.err)"
 } | tee "$REPORT"
