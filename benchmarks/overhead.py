@@ -38,7 +38,7 @@ from genlab.runner.config import compose
 from lightning_modules.gan_losses import discriminator_loss, generator_loss
 from lightning_modules.reconstruction import reconstruction_loss
 
-EXPERIMENTS = {"ae": "ae_mnist", "vae": "vae_mnist", "gan": "gan_mnist"}
+EXPERIMENTS = {"ae": "ae_mnist", "vae": "vae_mnist", "gan": "gan_mnist_dcgan"}  # the DCGAN without an average of G
 LOSS_KEY = {"ae": "train/loss", "vae": "train/loss", "gan": "train/g_loss"}
 TINY_NETS = {"ae": ["model.hidden=[32]", "model.latent_dim=4"], "vae": ["model.hidden=[32]", "model.latent_dim=4"],
              "gan": ["model.ngf=4", "model.ndf=4"]}

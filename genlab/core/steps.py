@@ -9,3 +9,13 @@ def logging_step(trainer: pl.Trainer) -> int:
     """The x-axis Lightning uses for ``self.log``: batches trained, also under manual optimization with
     several optimizers (where ``global_step`` counts every optimizer step)."""
     return trainer.fit_loop.epoch_loop._batches_that_stepped
+
+
+def logs_this_step(trainer: pl.Trainer) -> bool:
+    """Whether the current training batch's step values are wanted: Lightning hands them to the loggers on every
+    ``trainer.log_every_n_steps``-th batch (its ``should_update_logs`` rule), and the last batch of an epoch and of
+    the run leave the values that the epoch's summary line and ``callback_metrics`` show."""
+    n, batch = trainer.log_every_n_steps, logging_step(trainer) + 1
+    last_of_epoch = trainer.fit_loop.epoch_loop.batch_progress.current.ready >= trainer.num_training_batches
+    last_of_run = trainer.max_steps > 0 and trainer.global_step + 1 >= trainer.max_steps
+    return (n > 0 and batch % n == 0) or trainer.should_stop or last_of_epoch or last_of_run

@@ -25,20 +25,23 @@ class DivergenceGuard(pl.Callback):
 
     Lightning's ``detect_anomaly`` slows every backward pass and ends in a traceback; ``SpikeDetection`` (in the
     ``lightning`` package, not ``pytorch_lightning``) watches one loss for spikes, not every term of a GAN. The
-    terms each model logs under ``train/`` are all there to read, so one cheap check covers them all; the weight
-    check catches a step that turned finite losses into NaN weights.
+    terms each model logs under ``train/`` are all there to read, so one cheap check covers them all (genlab's
+    models log step values only on logging steps, and hand over their running epoch sums, which stop being finite
+    with the first bad batch); the weight check catches a step that turned finite losses into NaN weights.
     """
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        metrics = trainer.callback_metrics
+        metrics = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("train/")}
+        sums = getattr(pl_module, "epoch_term_sums", None)
+        if sums is not None:
+            metrics.update({k: torch.as_tensor(v) for k, v in sums().items()})
         # One device sync per batch. A tensor's sum is NaN or infinite when any element is, and reading it once
         # costs a fraction of ``isfinite(p).all()`` (which writes a mask as large as the tensor: 7 ms per batch
         # for the 1.1 M weights of the MLP autoencoder on one CPU thread, against 0.25 ms for the sums). A sum
         # can also overflow with finite elements, so the culprit is confirmed element-wise after a failure.
-        sums = [v.detach().float().sum().to(pl_module.device) for k, v in metrics.items()
-                if k.startswith("train/") and torch.is_tensor(v)]
-        sums += [p.detach().sum() for p in pl_module.parameters()]
-        if not sums or bool(torch.isfinite(torch.stack(sums)).all()):
+        checks = [v.detach().float().sum().to(pl_module.device) for v in metrics.values() if torch.is_tensor(v)]
+        checks += [p.detach().sum() for p in pl_module.parameters()]
+        if not checks or bool(torch.isfinite(torch.stack(checks)).all()):
             return
         step = trainer.fit_loop.epoch_loop.batch_progress.total.ready
         where = f"training diverged at batch {step} (epoch {trainer.current_epoch})"
