@@ -10,7 +10,7 @@ import torch
 from pytorch_lightning.loggers import CSVLogger
 from torch.utils.data import DataLoader, TensorDataset
 
-from genlab.core.steps import logging_step
+from genlab.core.steps import logging_step, logs_this_step
 from tests.helpers import quiet_trainer
 
 
@@ -47,3 +47,23 @@ def test_logging_step_is_the_step_lightning_logs_at(tmp_path):
     # global_step counts both optimizers' steps
     assert logged == model.seen == [0, 1, 2, 3, 4, 5]
     assert trainer.global_step == 12 and logging_step(trainer) == 6
+
+
+class EveryStep(TwoOptimizers):
+    """Logs at every batch and records which batches ``logs_this_step`` would keep."""
+
+    def training_step(self, batch, batch_idx):
+        super().training_step(batch, batch_idx)
+        if logs_this_step(self.trainer):
+            self.kept.append(logging_step(self.trainer))
+
+
+def test_the_step_values_kept_are_the_ones_lightning_writes_and_each_epochs_last(tmp_path):
+    model = EveryStep()
+    model.kept = []
+    trainer = quiet_trainer(max_epochs=2, logger=CSVLogger(tmp_path, name="csv"), log_every_n_steps=2)
+    trainer.fit(model, DataLoader(TensorDataset(torch.randn(20, 2)), batch_size=4))  # 5 batches per epoch
+    with open(trainer.logger.log_dir + "/metrics.csv") as f:
+        written = [int(row["step"]) for row in csv.DictReader(f) if row["loss"]]
+    assert set(written) <= set(model.kept)  # every value Lightning writes is still logged
+    assert model.kept == [1, 3, 4, 5, 7, 9]  # every 2nd batch, plus the last of each epoch (4 and 9)
