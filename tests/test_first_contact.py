@@ -84,7 +84,7 @@ def test_fast_dev_run_makes_no_wandb_run_and_says_nothing_about_one(cli, tmp_pat
 def test_help_of_an_experiment_shows_the_values_its_run_uses(cli):
     done = cli("train.py", "experiment=gan_mnist", "model.ngf=8", "--help")
     assert done.returncode == 0, done.stderr
-    assert "trainer.max_epochs=3" in done.stdout and "callbacks.monitor='val/fid'" in done.stdout
+    assert "trainer.max_epochs=12" in done.stdout and "callbacks.monitor='val/fid'" in done.stdout
     assert "model.ngf=8" in done.stdout and "data.value_range=[-1.0, 1.0]" in done.stdout
     assert "eval.classifier.epochs=3" in done.stdout
     plain = cli("train.py", "--help")
