@@ -97,9 +97,9 @@ class GenerativeModule(pl.LightningModule):
         # summed here and logged once per epoch (Lightning's on_epoch=True would be a second call per batch; it
         # does not checkpoint its epoch accumulators either, so after a mid-epoch resume both cover the batches
         # since the resume), and the divergence guard reads the sums, which stop being finite with any batch.
-        bar = self._trainer is not None and isinstance(self.trainer.progress_bar_callback,
-                                                       TQDMProgressBar | RichProgressBar)
-        if self._trainer is None or bar or logs_this_step(self.trainer):
+        trainer = self._trainer
+        if (trainer is None or isinstance(trainer.progress_bar_callback, TQDMProgressBar | RichProgressBar)
+                or logs_this_step(trainer)):
             self.log_dict(values, on_step=True, on_epoch=False, prog_bar=prog_bar, batch_size=batch_size)
         for key, value in values.items():
             value = value.float() if torch.is_tensor(value) else float(value)
