@@ -39,6 +39,14 @@ def _payloads(data: bytes):
 
 
 @dataclass
+class OfflineArtifact:
+    name: str
+    type: str
+    aliases: list[str]
+    files: dict[str, Path]  # name in the artifact -> the staged copy it uploads
+
+
+@dataclass
 class OfflineRun:
     history: list[dict] = field(default_factory=list)
     config: dict = field(default_factory=dict)
@@ -47,6 +55,7 @@ class OfflineRun:
     run_id: str = ""
     group: str = ""
     job_types: list[str] = field(default_factory=list)  # one per process that logged (train, evaluate, ...)
+    artifacts: list[OfflineArtifact] = field(default_factory=list)
 
     def keys(self) -> set[str]:
         return {k for row in self.history for k in row}
@@ -70,6 +79,10 @@ def read_offline_run(run_dir: Path) -> OfflineRun:
                 if which == "history":
                     out.history.append({item.key or "/".join(item.nested_key): json.loads(item.value_json)
                                         for item in record.history.item})
+                if which == "artifact":
+                    a = record.artifact
+                    out.artifacts.append(OfflineArtifact(a.name, a.type, list(a.aliases),
+                                                         {c.path: Path(c.local_path) for c in a.manifest.contents}))
                 if which == "run":
                     out.run_id, out.group = record.run.run_id, record.run.run_group
                     out.job_types.append(record.run.job_type)
