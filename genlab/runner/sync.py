@@ -4,8 +4,11 @@ the test metrics, the checkpoints), so it is replayed through wandb's public API
 
 Each process of a run writes its own W&B offline fragment whose step restarts at 0, and ``wandb sync`` of several
 fragments of one id does not join them (wandb/wandb#3841); replaying the folder does not depend on that. W&B
-ignores a step lower than the run's current one: the folder's ``wandb_sync.json`` records, per destination, the
-last step sent, so a second sync sends nothing and a sync after more training sends exactly the new steps."""
+ignores a step lower than the run's current one, so the W&B step is a row counter that only grows, and the x-axis is
+``trainer/global_step`` (the batches trained), as in a live run. The folder's ``wandb_sync.json`` records, per
+destination, the rows sent and the last batch step sent with its metrics, so a second sync sends nothing and a sync
+after more training sends exactly the new (metric, batch step) pairs: the metrics a run logs at its end (the last
+validation's best, the test) sit at the batch step its next batch trains after a resume."""
 
 from __future__ import annotations
 
@@ -124,7 +127,8 @@ class Plan:
     run_id: str
     config: dict
     target: str
-    rows: dict[int, dict] = field(default_factory=dict)  # new steps only: metrics and pictures (Path values)
+    rows: dict[int, dict] = field(default_factory=dict)  # batch step -> new metrics and pictures (Path values)
+    first_row: int = 0  # the W&B step of the first row sent
     summary: dict = field(default_factory=dict)  # the whole summary, when it differs from what was sent
     checkpoints: dict[Path, str] = field(default_factory=dict)  # new or changed files -> alias
     send_config: bool = False
@@ -138,12 +142,12 @@ class Plan:
             return "nothing new"
         steps = sorted(self.rows)
         pictures = sum(isinstance(v, Path) for row in self.rows.values() for v in row.values())
-        parts = [f"{len(steps)} steps ({steps[0]}..{steps[-1]})" if steps else "no new steps",
+        parts = [f"{len(steps)} batch steps ({steps[0]}..{steps[-1]})" if steps else "no new steps",
                  f"{pictures} pictures"]
         parts += ["summary"] if self.summary else []
         parts += ["config"] if self.send_config else []
-        parts += [f"{len(self.checkpoints)} checkpoints ({', '.join(p.name for p in self.checkpoints)})"] \
-            if self.checkpoints else []
+        n = len(self.checkpoints)
+        parts += [f"{n} checkpoint{'s' * (n > 1)} ({', '.join(p.name for p in self.checkpoints)})"] if n else []
         return ", ".join(parts)
 
 
@@ -162,11 +166,14 @@ def plan_sync(run_dir: Path, target: str) -> Plan:
     config = yaml.safe_load(config_file.read_text()) or {}
     sent = read_record(run_dir).get(target, {})
     plan = Plan(run_dir, id_file.read_text().strip(), config, target)
-    last = sent.get("last_step", -1)
+    plan.first_row = sent.get("rows", 0)
     history, pictures = read_history(run_dir), read_pictures(run_dir)
+    last, done = sent.get("last_step", -1), set(sent.get("last_step_keys", []))
     for step in sorted(set(history) | set(pictures)):
-        if step > last:
-            plan.rows[step] = {**history.get(step, {}), **pictures.get(step, {}), STEP_KEY: step}
+        row = {**history.get(step, {}), **pictures.get(step, {})}
+        new = {k: v for k, v in row.items() if k not in done} if step == last else row if step > last else {}
+        if new:
+            plan.rows[step] = {**new, STEP_KEY: step}
     metrics_file = run_dir / "metrics.json"
     tests = {k: v for k, v in json.loads(metrics_file.read_text()).items() if isinstance(v, int | float)} \
         if metrics_file.is_file() else {}
@@ -185,7 +192,10 @@ def record_sent(plan: Plan) -> None:
     record = read_record(plan.run_dir)
     entry = record.setdefault(plan.target, {})
     if plan.rows:
-        entry["last_step"] = max(plan.rows)
+        last = max(plan.rows)
+        keys = set(entry.get("last_step_keys", [])) if entry.get("last_step") == last else set()
+        entry.update(rows=plan.first_row + len(plan.rows), last_step=last,
+                     last_step_keys=sorted(keys | set(plan.rows[last]) - {STEP_KEY}))
     if plan.summary:
         entry["summary"] = plan.summary
     entry["config"] = _config_digest(plan.config)
@@ -248,10 +258,11 @@ def _send(run, plan: Plan, wandb) -> None:
     run.define_metric("*", step_metric=STEP_KEY, step_sync=True)
     from tqdm import tqdm  # Lightning's dependency: the progress bar on a terminal only
 
-    for step in tqdm(sorted(plan.rows), desc=plan.run_dir.name, unit="step", leave=False,
-                     disable=not sys.stderr.isatty()):
+    steps = sorted(plan.rows)
+    for i, step in enumerate(tqdm(steps, desc=plan.run_dir.name, unit="step", leave=False,
+                                  disable=not sys.stderr.isatty())):
         row = {k: wandb.Image(str(v)) if isinstance(v, Path) else v for k, v in plan.rows[step].items()}
-        run.log(row, step=step)
+        run.log(row, step=plan.first_row + i)
     if plan.summary:
         run.summary.update(plan.summary)
     for path, alias in plan.checkpoints.items():

@@ -13,8 +13,6 @@ import wandb
 from omegaconf import DictConfig
 from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
-from wandb.sdk import wandb_setup
-from wandb.sdk.lib import wbauth
 
 from genlab.core.errors import GenlabError
 
@@ -28,21 +26,17 @@ class TrackingError(GenlabError):
 
 
 CSV_DIR = "csv"  # <run>/csv/version_<n>/metrics.csv: one version per process that logged (train, resume, evaluate)
-# logger.log_model -> WandbLogger's log_model: Lightning logs checkpoints as "model" artifacts, either once at the
-# end of a successful fit (every checkpoint then on disk, the best one aliased "best") or each time one is saved
-LOG_MODEL = {"false": False, "last": True, "best": True, "all": "all"}
+STEP_KEY = "trainer/global_step"  # the x-axis of every genlab W&B run: the batches trained
 
 
 def has_wandb_credentials() -> bool:
     """Whether wandb itself finds credentials for the host it will use: WANDB_API_KEY, an identity token file,
     the netrc entry ``wandb login`` wrote, or an api_key setting. No prompt and no network."""
-    # wandb.login(prompt=False, verify=False) answers the same but also rewrites wandb's settings file; this is
-    # the read-only lookup it and wandb.init run (update_session=False keeps the process's session untouched)
-    settings = wandb_setup.singleton().settings
-    host = wbauth.HostUrl(settings.base_url, app_url=settings.app_url)
+    # wandb 0.31's login(prompt=False, verify=False) without a key: no prompt, no request, no netrc write; when
+    # it finds credentials it saves the global settings file only to drop the deprecated "anonymous" entry, and
+    # it keeps the credentials for this process's wandb.init (which looks them up the same way)
     try:
-        return wbauth.authenticate_session(host=host, source="genlab", prompt=False, verify=False,
-                                           update_session=False) is not None
+        return bool(wandb.login(prompt=False, verify=False))
     except wandb.errors.AuthenticationError:
         return False
 
@@ -78,16 +72,31 @@ class RunWandbLogger(WandbLogger):
     """Lightning's WandbLogger that logs nothing at or below ``logged_up_to``: a resumed run trains the batches
     between its checkpoint and the fault again, with the same values (exact resume), and the run's record already
     holds them. W&B's own row counter is left to W&B (Lightning logs epoch-end metrics one batch behind the
-    pictures of that epoch, so a forced step would drop them); the plots' x-axis is ``trainer/global_step``."""
+    pictures of that epoch, so a forced step would drop them); the plots' x-axis is ``trainer/global_step``.
+    ``at_step`` logs everything at that batch step (an evaluation: the run's last step, not its own trainer's 0)."""
 
-    def __init__(self, *args, logged_up_to: int = -1, **kwargs):
+    def __init__(self, *args, logged_up_to: int = -1, at_step: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self._logged_up_to = logged_up_to
+        self._logged_up_to, self._at_step = logged_up_to, at_step
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        if step is None or step > self._logged_up_to:
+        if self._at_step is not None:
+            super().log_metrics(metrics, self._at_step)
+        elif step is None or step > self._logged_up_to:
             super().log_metrics(metrics, step)
+
+
+class RunCSVLogger(CSVLogger):
+    """Lightning's CSVLogger; ``at_step`` as in RunWandbLogger."""
+
+    def __init__(self, *args, at_step: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._at_step = at_step
+
+    @rank_zero_only
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        super().log_metrics(metrics, step if self._at_step is None else self._at_step)
 
 
 def make_loggers(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_type: str = "train",
@@ -95,10 +104,11 @@ def make_loggers(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_
     """W&B (unless disabled) and a local CSV copy of every logged scalar, so the run folder alone holds every
     number (``genlab.runner.compare`` reads it without W&B). ``mode`` overrides ``cfg.logger.mode`` (evaluate follows
     the mode its run was trained in)."""
-    wandb_logger = make_logger(cfg, run_dir, run_id, config, job_type, mode)
+    at_step = last_logged_step(run_dir) if job_type == "evaluate" else None
+    wandb_logger = make_logger(cfg, run_dir, run_id, config, job_type, mode, at_step)
     # a new version_<n>: a resume never overwrites; written at every log call, so a killed run's copy is complete
     # up to its last logged step (what a resume skips in W&B, see RunWandbLogger)
-    csv_logger = CSVLogger(save_dir=str(run_dir), name=CSV_DIR, flush_logs_every_n_steps=1)
+    csv_logger = RunCSVLogger(save_dir=str(run_dir), name=CSV_DIR, flush_logs_every_n_steps=1, at_step=at_step)
     return [wandb_logger, csv_logger] if wandb_logger is not None else [csv_logger]
 
 
@@ -115,29 +125,32 @@ def start_wandb_run(loggers: list[Logger], cfg: DictConfig, run_dir: Path) -> No
                                   step_metric="trainer/global_step")
 
 
-def _wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, mode: str,
-                  job_type: str) -> WandbLogger:
-    kwargs = dict(
-        project=cfg.logger.project, entity=cfg.logger.entity, group=cfg.logger.group or cfg.experiment,
-        job_type=job_type, log_model=LOG_MODEL[str(cfg.logger.log_model).lower()],
-        name=cfg.logger.name or f"{cfg.experiment}/{run_dir.name}", tags=list(cfg.logger.tags),
-        notes=cfg.logger.notes, save_dir=str(run_dir), id=run_id, resume="allow", mode=mode,
-        config=config,
-    )
-    # evaluate logs once, after training's steps, at a step its trainer does not know: W&B numbers it
-    logger = (RunWandbLogger(logged_up_to=last_logged_step(run_dir), **kwargs) if job_type == "train"
-              else WandbLogger(**kwargs))
-    # Lightning always passes anonymous=None, which wandb 0.31 answers with a deprecation warning
-    logger._wandb_init.pop("anonymous", None)
-    return logger
+def _wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, mode: str, job_type: str,
+                  at_step: int | None) -> WandbLogger:
+    """The W&B run is started here with ``wandb.init`` (rank zero only) and handed to Lightning: Lightning's own
+    start passes ``anonymous=None``, which wandb 0.31 answers with a deprecation line. Checkpoints reach W&B
+    through ``scripts/sync.py`` (genlab.runner.sync), as ``logger.log_model`` asks."""
+    run = None
+    if rank_zero_only.rank == 0:
+        run = wandb.init(
+            project=cfg.logger.project, entity=cfg.logger.entity, group=cfg.logger.group or cfg.experiment,
+            # an evaluation continues its run: no job type, so the run keeps "train"
+            job_type=job_type if job_type != "evaluate" else None,
+            name=cfg.logger.name or f"{cfg.experiment}/{run_dir.name}", tags=list(cfg.logger.tags),
+            notes=cfg.logger.notes, dir=str(run_dir), id=run_id, resume="allow", mode=mode, config=config)
+        run.define_metric(STEP_KEY)  # what Lightning does for a run it starts itself
+        run.define_metric("*", step_metric=STEP_KEY, step_sync=True)
+    logged_up_to = last_logged_step(run_dir) if job_type == "train" else -1
+    return RunWandbLogger(experiment=run, project=cfg.logger.project, save_dir=str(run_dir), id=run_id,
+                          logged_up_to=logged_up_to, at_step=at_step)
 
 
 def _server() -> str:
-    return wandb_setup.singleton().settings.base_url
+    return wandb.setup().settings.base_url
 
 
 def make_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_type: str = "train",
-                mode: str | None = None) -> WandbLogger | None:
+                mode: str | None = None, at_step: int | None = None) -> WandbLogger | None:
     """The run's WandbLogger (None when disabled, or under fast_dev_run, where Lightning makes no W&B run).
     ``run_id`` is stable per run folder so resuming a checkpoint continues the same W&B run instead of starting
     a new one. ``config`` is the saved run config; ``mode`` overrides ``cfg.logger.mode`` (evaluate follows
@@ -152,10 +165,8 @@ def make_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_t
     if mode == "disabled" or cfg.trainer.fast_dev_run:
         return None
     if mode == "online":
-        logger = _wandb_logger(cfg, run_dir, run_id, config, mode, job_type)
         try:
-            logger.experiment  # noqa: B018 - starts the run (rank zero only; a no-op elsewhere)
-            return logger
+            return _wandb_logger(cfg, run_dir, run_id, config, mode, job_type, at_step)
         except wandb.errors.CommError as e:
             reason = str(e).splitlines()[0]
             if cfg.logger.mode == "online":
@@ -164,7 +175,7 @@ def make_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_t
             mode, why = "offline", f"W&B server {_server()} unreachable"
             # the service still holds the failed run's id: a fresh one takes the offline run under the same id
             wandb.teardown()
-    logger = _wandb_logger(cfg, run_dir, run_id, config, mode, job_type)
-    _say(f"W&B: logging offline ({why}) under {run_dir / 'wandb'}; upload later with: "
-         f"wandb sync {run_dir / 'wandb'}/offline-run-*")
+    logger = _wandb_logger(cfg, run_dir, run_id, config, mode, job_type, at_step)
+    _say(f"W&B: logging offline ({why}) under {run_dir / 'wandb'}; upload it later with: scripts/sync.py {run_dir} "
+         "(one W&B run, resumes and evaluations included; `wandb sync` of its offline-run-* folders keeps one)")
     return logger
