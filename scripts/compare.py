@@ -41,7 +41,8 @@ def main(args: list[str]) -> None:
     if opts.wandb and opts.folders:
         raise ConfigError("give run folders or --wandb ENTITY/PROJECT, not both")
     if opts.wandb:
-        runs, where = compare.runs_from_wandb_api(compare.fetch_wandb_runs(opts.wandb)), f"W&B project {opts.wandb}"
+        api_runs = compare.fetch_wandb_runs(opts.wandb, opts.filter)
+        runs, where = compare.runs_from_wandb_api(api_runs, [opts.plot] if opts.plot else []), f"W&B {opts.wandb}"
     else:
         folders = opts.folders or [Path("runs")]
         runs, where = compare.runs_from_folders(folders), " ".join(map(str, folders))

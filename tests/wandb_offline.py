@@ -109,5 +109,5 @@ class ApiShapedRun:
         self.summary = offline.summary
         self._history = offline.history
 
-    def scan_history(self):
-        return iter(self._history)
+    def scan_history(self, keys: list[str] | None = None):
+        return iter([{k: v for k, v in row.items() if keys is None or k in keys} for row in self._history])

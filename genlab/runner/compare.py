@@ -31,13 +31,16 @@ class Run:
     config: dict[str, Any]  # flattened: "model.latent_dim" -> 16
     history: list[dict[str, float]] = field(default_factory=list)  # rows with STEP and metric values
     summary: dict[str, float] = field(default_factory=dict)  # final value of each metric
+    bests: dict[str, dict[str, float]] = field(default_factory=dict)  # "val/loss" -> {"min": 0.1}: W&B summaries
 
     def metric_values(self, key: str) -> list[float]:
         return [row[key] for row in self.history if _is_number(row.get(key))]
 
     def best(self, key: str, mode: str) -> float | None:
         values = self.metric_values(key)
-        return (min if mode == "min" else max)(values) if values else None
+        if values:
+            return (min if mode == "min" else max)(values)
+        return self.bests.get(key, {}).get(mode)
 
 
 def _is_number(value: Any) -> bool:
@@ -99,35 +102,56 @@ def runs_from_folders(roots: Iterable[str | Path]) -> list[Run]:
 W_AND_B_STEP = "trainer/global_step"  # the x-axis WandbLogger logs beside every metric
 
 
-def runs_from_wandb_api(api_runs: Iterable) -> list[Run]:
-    """``Run`` records from objects shaped like ``wandb.Api().runs()``'s: ``.name``, ``.path``, ``.config``,
-    ``.summary`` (a metric with a best-value summary is a dict holding ``last``) and ``.scan_history()``."""
+def summaries(raw: dict) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """(last values, best values) of a W&B run summary: a metric with a best-value summary (``define_metric``) is
+    ``{"min": best, "last": last}``; a ``<metric>_best`` number (what sweeps optimise) is its best too."""
+    last, bests = {}, {}
+    for key, value in raw.items():
+        if hasattr(value, "keys"):  # wandb.Api's summaries hold SummarySubDicts, mappings but not dicts
+            value = dict(value)
+            bests[key] = {m: value[m] for m in ("min", "max") if _is_number(value.get(m))}
+            value = value.get("last")
+        if _is_number(value) and not key.startswith("_") and key not in (W_AND_B_STEP, "epoch"):
+            last[key] = value
+    return last, bests
+
+
+def runs_from_wandb_api(api_runs: Iterable, history_keys: list[str] = ()) -> list[Run]:
+    """``Run`` records from ``wandb.Api().runs()``'s runs (``.name``, ``.path``, ``.config``, ``.summary``): the
+    table needs only configs and summaries; the history is read (``scan_history``, one request per page) only
+    for ``history_keys`` (what ``--plot`` draws), and only those keys."""
     runs = []
     for api_run in api_runs:
         history = []
-        for row in api_run.scan_history():
-            values = {k: v for k, v in row.items() if _is_number(v) and not k.startswith("_")}
-            if W_AND_B_STEP in values:
-                values[STEP] = values.pop(W_AND_B_STEP)
-            history.append(values)
-        summary = {}
-        for key, value in dict(api_run.summary).items():
-            value = value.get("last") if isinstance(value, dict) else value
-            if _is_number(value) and not key.startswith("_") and key not in (W_AND_B_STEP, "epoch"):
-                summary[key] = value
+        if history_keys:
+            for row in api_run.scan_history(keys=[*history_keys, W_AND_B_STEP]):
+                values = {k: v for k, v in row.items() if _is_number(v) and not k.startswith("_")}
+                if W_AND_B_STEP in values:
+                    values[STEP] = values.pop(W_AND_B_STEP)
+                history.append(values)
+        last, bests = summaries(dict(api_run.summary))
         path = "/".join(api_run.path) if isinstance(api_run.path, list | tuple) else str(api_run.path)
-        runs.append(Run(api_run.name, path, flatten(dict(api_run.config)), history, summary))
+        runs.append(Run(api_run.name, path, flatten(dict(api_run.config)), history, last, bests))
     return runs
 
 
-def fetch_wandb_runs(project: str) -> list:
-    """The runs of ``ENTITY/PROJECT`` from the W&B server (the user's own login)."""
+def wandb_filters(filters: list[tuple[str, str]]) -> dict | None:
+    """``--filter`` as a W&B server query (``config.model.latent_dim`` reaches a nested key, wandb/wandb#9406);
+    values typed as YAML reads them, as the config holds them."""
+    if not filters:
+        return None
+    return {"$and": [{f"config.{key}": yaml.safe_load(value)} for key, value in filters]}
+
+
+def fetch_wandb_runs(project: str, filters: list[tuple[str, str]] = ()) -> list:
+    """The runs of ``ENTITY/PROJECT`` that match ``filters``, chosen by the W&B server (the user's own login),
+    with their configs and summaries in the same paged requests (``lazy=False``: no request per run)."""
     import wandb
 
     if project.count("/") != 1 or not all(project.split("/")):
         raise ConfigError(f"--wandb {project!r}: expected ENTITY/PROJECT")
     try:
-        return list(wandb.Api(timeout=30).runs(project))
+        return list(wandb.Api(timeout=30).runs(project, filters=wandb_filters(list(filters)), lazy=False))
     except (wandb.errors.Error, ValueError) as e:
         raise ConfigError(f"cannot read W&B project {project}: {str(e).splitlines()[0][:200]}") from None
 

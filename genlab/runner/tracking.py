@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import wandb
+import yaml
 from omegaconf import DictConfig
 from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
@@ -52,6 +53,26 @@ def resolve_mode(mode: str) -> tuple[str, str]:
     if has_wandb_credentials():
         return "online", "credentials found"
     return "offline", "no W&B credentials; run `wandb login` to log online"
+
+
+def without_keys(config: dict, dotted: set[str], prefix: str = "") -> dict:
+    """``config`` without the nested entries that ``dotted`` names (``model.latent_dim``)."""
+    out = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if name in dotted:
+            continue
+        out[key] = without_keys(value, dotted, f"{name}.") if isinstance(value, dict) else value
+    return out
+
+
+def sweep_parameters() -> set[str]:
+    """The parameters a W&B sweep agent gave this run, under the sweep file's names: the agent writes them to the
+    file ``WANDB_SWEEP_PARAM_PATH`` names, and wandb.init adds each to the run config under that name."""
+    path = os.environ.get("WANDB_SWEEP_PARAM_PATH")
+    if not path or not Path(path).is_file():
+        return set()
+    return {k for k in yaml.safe_load(Path(path).read_text()) or {} if k != "wandb_version"}
 
 
 @rank_zero_only
@@ -137,7 +158,9 @@ def _wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, mod
             # an evaluation continues its run: no job type, so the run keeps "train"
             job_type=job_type if job_type != "evaluate" else None,
             name=cfg.logger.name or f"{cfg.experiment}/{run_dir.name}", tags=list(cfg.logger.tags),
-            notes=cfg.logger.notes, dir=str(run_dir), id=run_id, resume="allow", mode=mode, config=config)
+            notes=cfg.logger.notes, dir=str(run_dir), id=run_id, resume="allow", mode=mode,
+            # each sweep parameter once, under the sweep file's name (wandb.init adds it from the agent's file)
+            config=without_keys(config, sweep_parameters()))
         run.define_metric(STEP_KEY)  # what Lightning does for a run it starts itself
         run.define_metric("*", step_metric=STEP_KEY, step_sync=True)
     logged_up_to = last_logged_step(run_dir) if job_type == "train" else -1
