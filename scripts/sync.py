@@ -30,9 +30,15 @@ def main(args: list[str]) -> None:
     parser.add_argument("--mode", choices=("auto", "online", "offline"), default="auto")
     parser.add_argument("--dry-run", action="store_true")
     opts = parser.parse_args(args)
-    from genlab.runner.sync import sync_runs  # after parsing: --help and bad arguments answer at once
+    # after parsing: --help and bad arguments answer at once
+    from genlab.runner.sync import run_folders, sync_runs
+    from genlab.runner.tracking import resolve_mode
 
-    sync_runs(opts.folders, opts.mode, opts.entity, opts.project, opts.dry_run)
+    folders = run_folders(opts.folders)  # bad folders are refused before wandb is asked anything
+    mode, why = resolve_mode(opts.mode)
+    if mode == "disabled":
+        raise ConfigError(f"W&B is disabled ({why}); sync with --mode online or --mode offline")
+    sync_runs(folders, mode, opts.entity, opts.project, opts.dry_run)
 
 
 if __name__ == "__main__":

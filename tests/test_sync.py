@@ -22,6 +22,7 @@ from genlab.runner.sync import (
     plan_sync,
     read_history,
     read_pictures,
+    record_live,
     record_sent,
     run_folders,
     summary_of,
@@ -108,6 +109,15 @@ def test_a_plan_sends_what_is_new_and_nothing_once_recorded(tmp_path):
                           5: {"train/loss": 0.7, "trainer/global_step": 5}}
     assert again.first_row == 5 and not again.send_config and not again.checkpoints
     assert "2 batch steps (4..5)" in again.describe()
+
+
+def test_after_an_online_process_a_sync_sends_only_what_follows_it(tmp_path):
+    run = make_folder(tmp_path / "run")
+    record_live(run, rows=40)  # the live W&B run has 40 rows: everything the folder holds now
+    plan = plan_sync(run, "online:/genlab")  # the config's project, no entity
+    assert not plan.rows and not plan.send_config and plan.summary and plan.checkpoints  # those it did not send
+    write_csv(run / "csv/version_3/metrics.csv", [{"step": 5, "train/loss": 0.7}])  # a resume logged offline
+    assert plan_sync(run, "online:/genlab").first_row == 40 and list(plan_sync(run, "online:/genlab").rows) == [5]
 
 
 def test_folders_holding_runs_are_searched_and_other_input_is_refused(tmp_path):
@@ -224,3 +234,21 @@ def test_sync_refuses_bad_input_in_one_line(tmp_path):
     done = run_script("sync.py", "--nope", str(tmp_path))
     assert done.returncode == 2 and "unrecognized arguments" in error_line(done.stderr)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_a_two_process_ddp_run_resumed_is_synced_as_one_run(tmp_path, data_dir):
+    run_dir = tmp_path / "ddp"
+    args = [a for a in FAST if not a.startswith("trainer.devices")]
+    args += ["experiment=ae_mnist", "trainer.devices=2", "trainer.strategy=ddp", "trainer.limit_train_batches=6",
+             "model.latent_dim=4", "data.batch_size=32", "logger.mode=offline", "logger.log_model=all",
+             f"run_dir={run_dir}"]
+    for extra in (["trainer.max_epochs=1"], ["ckpt=auto", "trainer.max_epochs=2"]):
+        done = train(*args, *extra)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 2  # one fragment per process of rank zero
+    sync(str(run_dir))
+    record, seen = check_one_run(run_dir)
+    assert seen["train/loss"] == list(range(12))  # 6 batches an epoch on each rank, each logged once
+    assert sorted(a for art in record.artifacts for a in art.aliases if a != "latest") == sorted(
+        p.stem for p in (run_dir / "checkpoints").glob("*.ckpt"))  # log_model=all: every checkpoint

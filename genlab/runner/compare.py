@@ -17,7 +17,7 @@ import yaml
 from matplotlib.figure import Figure  # draws to a file without pyplot, so no display backend is involved
 
 from genlab.core.errors import ConfigError
-from genlab.runner.tracking import CSV_DIR
+from genlab.runner.sync import CSV_DIR  # the run folder layout, without wandb
 
 # Config keys that differ between any two runs without describing the experiment
 IGNORED_PREFIXES = ("run_dir", "git.", "ckpt", "choices.", "logger.", "_wandb", "trainer.enable_progress_bar")

@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 
 import pytorch_lightning as pl
-import wandb
 
 from genlab.core.errors import CheckpointError
 from genlab.core.saved import read_checkpoint_config
@@ -16,7 +15,7 @@ from genlab.runner.checkpoints import run_dir_of
 from genlab.runner.config import compose_from_saved
 from genlab.runner.console import progress_callbacks, quiet
 from genlab.runner.prepare import prepare
-from genlab.runner.tracking import make_loggers
+from genlab.runner.tracking import finish_run, make_loggers
 
 # Trainer keys that still mean something when only testing
 _EVAL_TRAINER_KEYS = ("accelerator", "devices", "num_nodes", "strategy", "precision", "limit_test_batches",
@@ -57,9 +56,7 @@ def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, 
                                   f"({str(e).splitlines()[0]})") from None
         raise
     finally:
-        if wandb.run is not None:  # as in genlab.runner.train: the run is complete on disk when this returns
-            wandb.finish()
-            wandb.teardown()
+        finish_run(run_dir)
     metrics = {k: float(v) for k, v in sorted(results[0].items())}
     if trainer.is_global_zero:
         path = run_dir / "metrics.json"

@@ -25,8 +25,8 @@ from pathlib import Path
 import yaml
 
 from genlab.core.errors import ConfigError
-from genlab.runner.tracking import CSV_DIR
 
+CSV_DIR = "csv"  # <run>/csv/version_<n>/metrics.csv: one version per process that logged (train, resume, evaluate)
 RECORD = "wandb_sync.json"
 SYNC_DIR = "sync"  # an offline sync writes <run>/sync/wandb/offline-run-*, beside training's own <run>/wandb/
 STEP_KEY = "trainer/global_step"  # the x-axis of every genlab W&B run (what Lightning's WandbLogger logs)
@@ -191,11 +191,11 @@ def record_sent(plan: Plan) -> None:
     """Add what ``plan`` sent to the folder's ``wandb_sync.json`` (written whole, then renamed over the old)."""
     record = read_record(plan.run_dir)
     entry = record.setdefault(plan.target, {})
+    entry["rows"] = max(entry.get("rows", 0), plan.first_row + len(plan.rows))
     if plan.rows:
         last = max(plan.rows)
         keys = set(entry.get("last_step_keys", [])) if entry.get("last_step") == last else set()
-        entry.update(rows=plan.first_row + len(plan.rows), last_step=last,
-                     last_step_keys=sorted(keys | set(plan.rows[last]) - {STEP_KEY}))
+        entry.update(last_step=last, last_step_keys=sorted(keys | set(plan.rows[last]) - {STEP_KEY}))
     if plan.summary:
         entry["summary"] = plan.summary
     entry["config"] = _config_digest(plan.config)
@@ -271,18 +271,31 @@ def _send(run, plan: Plan, wandb) -> None:
         run.log_artifact(artifact, aliases=[alias, "latest"])
 
 
-def sync_runs(paths: list[Path], mode: str = "auto", entity: str | None = None, project: str | None = None,
-              dry_run: bool = False, say=print) -> list[Plan]:
-    """Sync every run folder given or under ``paths``; one line per run through ``say``."""
-    from genlab.runner.tracking import resolve_mode
+def online_target(config: dict, entity: str | None = None, project: str | None = None) -> str:
+    """The record's name for a W&B project: entity and project as given, else as the run config has them."""
+    logger_cfg = config.get("logger") or {}
+    return f"online:{entity or logger_cfg.get('entity') or ''}/{project or logger_cfg.get('project') or ''}"
 
-    folders = run_folders(paths)
-    mode, why = resolve_mode(mode)
-    if mode == "disabled":
-        raise ConfigError(f"W&B is disabled ({why}); sync with --mode online or --mode offline")
+
+def record_live(run_dir: Path, rows: int) -> None:
+    """After a process of the run logged online into its W&B run itself (``rows``: that run's W&B step now):
+    what the folder holds is there, so a later sync sends only what comes after it (a resume logged offline),
+    from that row on; the summaries and checkpoints it still sends."""
+    if not Path(run_dir, "wandb_id.txt").is_file() or not Path(run_dir, "config.yaml").is_file():
+        return  # a checkpoint evaluated outside its run folder
+    config = yaml.safe_load(Path(run_dir, "config.yaml").read_text()) or {}
+    plan = plan_sync(run_dir, online_target(config))
+    plan.first_row, plan.summary, plan.checkpoints = rows - len(plan.rows), {}, {}
+    record_sent(plan)
+
+
+def sync_runs(folders: list[Path], mode: str, entity: str | None = None, project: str | None = None,
+              dry_run: bool = False, say=print) -> list[Plan]:
+    """Sync run folders (``run_folders``) in ``mode`` (online or offline); one line per run through ``say``."""
     plans = []
     for run_dir in folders:
-        plan = plan_sync(run_dir, "offline" if mode == "offline" else f"online:{entity or ''}/{project or ''}")
+        config = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+        plan = plan_sync(run_dir, "offline" if mode == "offline" else online_target(config, entity, project))
         plans.append(plan)
         if plan.empty:
             say(f"{run_dir}: up to date (run {plan.run_id})")

@@ -16,6 +16,7 @@ from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
 from genlab.core.errors import GenlabError
+from genlab.runner.sync import CSV_DIR, STEP_KEY, record_live
 
 # Seconds wandb.init may spend reaching the server before `auto` gives up and logs offline (wandb's own
 # default is 90 s, and its retries about double it); WANDB_INIT_TIMEOUT, wandb's variable, overrides it.
@@ -26,8 +27,6 @@ class TrackingError(GenlabError):
     """W&B was asked to be online and cannot be."""
 
 
-CSV_DIR = "csv"  # <run>/csv/version_<n>/metrics.csv: one version per process that logged (train, resume, evaluate)
-STEP_KEY = "trainer/global_step"  # the x-axis of every genlab W&B run: the batches trained
 
 
 def has_wandb_credentials() -> bool:
@@ -166,6 +165,21 @@ def _wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, mod
     logged_up_to = last_logged_step(run_dir) if job_type == "train" else -1
     return RunWandbLogger(experiment=run, project=cfg.logger.project, save_dir=str(run_dir), id=run_id,
                           logged_up_to=logged_up_to, at_step=at_step)
+
+
+def finish_run(run_dir: Path) -> None:
+    """End this process's W&B run (rank zero holds it). An online run then holds the folder's values: recorded,
+    so that ``scripts/sync.py`` later sends only what comes after (a resume logged offline) and the checkpoints."""
+    run = wandb.run
+    if run is None:
+        return
+    rows = None if run.offline else run.step
+    # finish() can return before the W&B service has written the whole offline log; stopping the service waits
+    # for it, so the run is complete on disk when this returns
+    wandb.finish()
+    wandb.teardown()
+    if rows is not None:
+        record_live(run_dir, rows)
 
 
 def _server() -> str:

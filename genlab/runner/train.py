@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytorch_lightning as pl
-import wandb
 import yaml
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
@@ -34,7 +33,7 @@ from genlab.runner.rundir import (
     run_id_for,
     shared_id,
 )
-from genlab.runner.tracking import TrackingError, make_loggers, start_wandb_run
+from genlab.runner.tracking import TrackingError, finish_run, make_loggers, start_wandb_run
 
 
 @dataclass
@@ -170,11 +169,7 @@ def _fit_and_test(cfg, run_dir, loggers, config, model, datamodule, ckpt) -> pl.
                              f"{trainer.fit_loop.epoch_loop.batch_progress.total.completed}; saved {latest.path}; "
                              f"resume with: scripts/train.py ckpt=auto run_dir={run_dir}", signum) from None
     finally:
-        if wandb.run is not None:
-            # finish() can return before the W&B service has written the whole offline log; stopping the
-            # service waits for it, so the run is complete on disk when train() returns
-            wandb.finish()
-            wandb.teardown()
+        finish_run(run_dir)
     return trainer
 
 
