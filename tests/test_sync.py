@@ -9,7 +9,11 @@ import csv
 import hashlib
 import json
 import os
+import re
+import shlex
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,7 +31,7 @@ from genlab.runner.sync import (
     run_folders,
     summary_of,
 )
-from tests.helpers import FAST, error_line, run_script, start_train, train, wait_for_file
+from tests.helpers import FAST, REPO, error_line, run_script, train, wait_for_file
 from tests.wandb_offline import read_offline_run
 
 
@@ -160,25 +164,42 @@ def check_one_run(run_dir: Path) -> tuple:
     return record, seen
 
 
+def cluster_commands() -> list[list[str]]:
+    """The README's cluster workflow block, one command a line."""
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"<!-- cluster -->\n```bash\n(.*?)```\n<!-- /cluster -->", text, re.S)[1]
+    return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+
+
 @pytest.mark.slow
 def test_trained_stopped_resumed_twice_evaluated_then_synced_is_one_run(tmp_path, monkeypatch, data_dir):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # nothing may be staged outside the run folder
-    run_dir = tmp_path / "run"
-    proc = start_train(*AE, "trainer.max_epochs=1", f"run_dir={run_dir}")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    commands = cluster_commands()
+    assert [c[1] for c in commands] == [*["scripts/train.py"] * 3, "scripts/evaluate.py", *["scripts/sync.py"] * 2]
+    assert all(c[0] == ".venv/bin/python" for c in commands)
+
+    def start(command: list[str], *extra: str) -> subprocess.Popen:  # as written, in a checkout's place
+        return subprocess.Popen([sys.executable, str(REPO / command[1]), *command[2:], *extra], cwd=tmp_path,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def run(command: list[str], *extra: str) -> str:
+        stdout, stderr = (proc := start(command, *extra)).communicate(timeout=600)
+        assert proc.returncode == 0, stderr[-3000:]
+        return stdout
+
+    run_dir = tmp_path / "runs" / "ae" / "r1"
+    proc = start(commands[0], *AE, "trainer.max_epochs=1")
     wait_for_file(run_dir / "checkpoints" / "last.ckpt", proc)  # the first periodic save, at batch 5
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 128 + signal.SIGTERM and "SIGTERM" in error_line(stderr)
     assert f"scripts/sync.py {run_dir} " in stderr  # the offline line names the command
-    for epochs in (1, 2):  # finishes epoch 0, then trains epoch 1
-        done = train("ckpt=auto", f"run_dir={run_dir}", f"trainer.max_epochs={epochs}")
-        assert done.returncode == 0, done.stderr[-3000:]
-    done = run_script("evaluate.py", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}")
-    assert done.returncode == 0, done.stderr[-3000:]
-
-    dry = sync(str(run_dir), "--dry-run")
+    for command in commands[1:4]:  # finishes epoch 0, trains epoch 1, evaluates
+        run(command)
+    dry = run(commands[4], "--mode", "offline")
     assert "would send 301 batch steps (0..300)" in dry and not (run_dir / "sync").exists()
-    assert "sent 301 batch steps (0..300)" in sync(str(run_dir))
+    assert "sent 301 batch steps (0..300)" in run(commands[5], "--mode", "offline")
     record, seen = check_one_run(run_dir)
     assert seen["train/loss"] == list(range(300))  # each batch once, although the resume trained some again
     pictures = sorted((run_dir / "images").glob("*.png"))

@@ -27,8 +27,6 @@ class TrackingError(GenlabError):
     """W&B was asked to be online and cannot be."""
 
 
-
-
 def has_wandb_credentials() -> bool:
     """Whether wandb itself finds credentials for the host it will use: WANDB_API_KEY, an identity token file,
     the netrc entry ``wandb login`` wrote, or an api_key setting. No prompt and no network."""
