@@ -194,7 +194,7 @@ def test_trained_stopped_resumed_twice_evaluated_then_synced_is_one_run(tmp_path
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 128 + signal.SIGTERM and "SIGTERM" in error_line(stderr)
-    assert f"scripts/sync.py {run_dir} " in stderr  # the offline line names the command
+    assert "upload it later with: scripts/sync.py runs/ae/r1 " in stderr  # the offline line names the command
     for command in commands[1:4]:  # finishes epoch 0, trains epoch 1, evaluates
         run(command)
     dry = run(commands[4], "--mode", "offline")

@@ -56,7 +56,7 @@ class LoggerConfig:
     name: str | None = None
     tags: list[str] = field(default_factory=list)
     notes: str | None = None
-    log_model: str = "false"  # false | last | best | all: checkpoints as W&B artifacts (WandbLogger's log_model)
+    log_model: str = "false"  # false | last | best | all: checkpoints as W&B artifacts, sent by scripts/sync.py
 
     def __post_init__(self) -> None:
         check_choice("mode", self.mode, ("auto", "online", "offline", "disabled"))
