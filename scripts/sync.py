@@ -32,12 +32,15 @@ def main(args: list[str]) -> None:
     opts = parser.parse_args(args)
     # after parsing: --help and bad arguments answer at once
     from genlab.runner.sync import run_folders, sync_runs
-    from genlab.runner.tracking import resolve_mode
 
     folders = run_folders(opts.folders)  # bad folders are refused before wandb is asked anything
-    mode, why = resolve_mode(opts.mode)
-    if mode == "disabled":
-        raise ConfigError(f"W&B is disabled ({why}); sync with --mode online or --mode offline")
+    mode = opts.mode
+    if mode == "auto":  # only then wandb (and Lightning) are loaded before something is sent
+        from genlab.runner.tracking import resolve_mode
+
+        mode, why = resolve_mode(mode)
+        if mode == "disabled":
+            raise ConfigError(f"W&B is disabled ({why}); sync with --mode online or --mode offline")
     sync_runs(folders, mode, opts.entity, opts.project, opts.dry_run)
 
 
