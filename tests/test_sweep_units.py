@@ -69,6 +69,16 @@ def test_the_lines_of_a_sweep(tmp_path):
         "val/acc best 0.75"
 
 
+def test_a_failed_submitit_job_is_told_by_its_exception_line():
+    # the shape of submitit 1.5's FailedJobError message (core.py, Job._get_exception)
+    message = ("Job (task=0) failed during processing with trace:\n----------------------\nTraceback (most recent "
+               "call last):\n  File \"x.py\", line 1, in f\ngenlab.core.errors.DataError: MNIST not found\n"
+               "----------------------\nYou can check full logs with 'job.stderr(0)'\n  - /a/b.err\n")
+    assert multirun.failure_reason(message) == "genlab.core.errors.DataError: MNIST not found"
+    assert multirun.failure_reason("Job not requeued because: timed-out too many times.") == \
+        "Job not requeued because: timed-out too many times."
+
+
 def test_the_closing_lines_name_the_wandb_group_and_how_to_upload(tmp_path):
     job = Job(0, {"seed": "1"}, [], tmp_path / "0-seed=1")
     sweep = Sweep(tmp_path, "ae_mnist-s", [job])

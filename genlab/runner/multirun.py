@@ -32,6 +32,7 @@ from genlab.runner.cli import run_cli
 from genlab.runner.config import compose
 from genlab.runner.config.load import CONFIG_DIR
 from genlab.runner.threads import CORES_ENV, share, usable_cores
+from genlab.runner.train import train
 
 LAUNCHER_PREFIX = "launcher."
 
@@ -230,8 +231,6 @@ class TrainJob(Checkpointable):
         if self.cores:
             os.environ[CORES_ENV] = str(self.cores)
         submitit_handler = signal.getsignal(PREEMPT_SIGNAL)  # submitit's, when this is a submitit job
-        from genlab.runner.train import train  # the training stack loads in the job, not in the sweep's process
-
         try:
             result = train(compose(self.args))
         except RunInterrupted as stop:
@@ -326,6 +325,11 @@ _WAITING = ("PENDING", "UNKNOWN", "REQUEUED", "CONFIGURING", "READY")
 
 
 def run_submitit(sweep: Sweep, launcher: LauncherConfig) -> list[Outcome]:
+    return _follow(sweep.jobs, submit(sweep, launcher))
+
+
+def submit(sweep: Sweep, launcher: LauncherConfig) -> list:
+    """The sweep's runs as one submitit job array of ``TrainJob``s; returns submitit's job handles."""
     import submitit
 
     executor = submitit.AutoExecutor(folder=sweep.dir / "submitit", cluster=launcher.cluster)
@@ -338,8 +342,15 @@ def run_submitit(sweep: Sweep, launcher: LauncherConfig) -> list[Outcome]:
     # the local executor runs every job at once on this machine; a SLURM job has its own cores
     cores = share(usable_cores(), len(sweep.jobs)) if launcher.cluster == "local" else None
     with executor.batch():  # one job array
-        handles = [executor.submit(TrainJob(job.args, cores)) for job in sweep.jobs]
-    return _follow(sweep.jobs, handles)
+        return [executor.submit(TrainJob(job.args, cores)) for job in sweep.jobs]
+
+
+def failure_reason(message: str) -> str:
+    """The exception line of a failed submitit job's message (its trace sits between two dashed lines), else the
+    message's first line."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    rules = [i for i, line in enumerate(lines) if set(line) == {"-"}]
+    return (lines[rules[1] - 1] if len(rules) >= 2 and rules[1] > rules[0] + 1 else lines[0])[:200]
 
 
 def _follow(jobs: list[Job], handles: list) -> list[Outcome]:
@@ -360,7 +371,7 @@ def _follow(jobs: list[Job], handles: list) -> list[Outcome]:
                     handle.result()
                     ok, exit_ = True, "exit 0"
                 except (submitit.core.utils.FailedJobError, submitit.core.utils.UncompletedJobError) as e:
-                    ok, exit_ = False, str(e).strip().splitlines()[0][:120]
+                    ok, exit_ = False, failure_reason(str(e))
                 outcomes[job.index] = Outcome(job, ok, handle.paths.stderr, exit_,
                                               time.monotonic() - started[job.index])
                 progress.ended(outcomes[job.index])
