@@ -7,8 +7,10 @@ the folder its checkpoint is in.
 composed config as YAML and exits without running.
 
 Many runs: ``scripts/train.py --multirun experiment=NAME seed=1,2,3 model.latent_dim=2,16 [--jobs N]
-[--launcher slurm|local [launcher.key=value ...]]`` trains every combination under one sweep folder
-(runs/<experiment>/multirun-<time>/) and one W&B group, then prints their comparison (scripts/compare.py).
+[--launcher slurm|local [launcher.key=value ...]]`` (``-m`` for ``--multirun``) trains every combination under one
+sweep folder (runs/<experiment>/multirun-<time>/) and one W&B group, with a line as each run starts and ends,
+then prints their comparison (scripts/compare.py). Jobs of ``--launcher`` requeue themselves when preempted or
+timed out and continue from their last.ckpt.
 Arguments may also be written ``--key=value``, as a W&B sweep agent passes them.
 """
 
@@ -35,14 +37,14 @@ def run_many(flags: dict, args: list[str]) -> None:
     launcher = multirun.load_launcher(flags["--launcher"], launcher_args) if "--launcher" in flags else None
     if launcher_args and launcher is None:
         raise ConfigError("launcher.* keys need --launcher slurm|local")
-    sweep_dir, jobs = multirun.plan(args)
-    print(f"multirun: {len(jobs)} runs under {sweep_dir}", flush=True)
-    outcomes = (multirun.run_submitit(jobs, launcher, sweep_dir) if launcher
-                else multirun.run_local(jobs, jobs_at_once))
+    sweep = multirun.plan(args)
+    print(f"multirun: {len(sweep.jobs)} runs under {sweep.dir}", flush=True)
+    outcomes = (multirun.run_submitit(sweep, launcher) if launcher
+                else multirun.run_local(sweep.jobs, jobs_at_once))
     finished = [str(o.job.run_dir) for o in outcomes if o.ok]
     if finished:
         print(compare.render(compare.build_table(compare.runs_from_folders(finished)), "table"))
-    print("\n".join(multirun.summary(outcomes)))
+    print("\n".join(multirun.summary(sweep, outcomes)))
     if len(finished) < len(outcomes):
         raise multirun.SweepFailed(f"{len(outcomes) - len(finished)} of {len(outcomes)} runs failed (see above)")
 

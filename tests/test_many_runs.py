@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import statistics
 
 import pytest
@@ -13,6 +14,7 @@ import yaml
 from PIL import Image
 
 from genlab.runner import compare
+from genlab.runner.threads import share, usable_cores
 from tests.helpers import FAST, REPO, run_script
 from tests.wandb_offline import ApiShapedRun, read_offline_run
 
@@ -49,6 +51,14 @@ def test_multirun_makes_one_folder_per_value_in_one_group(runs_root):
         groups.add(record.group)
     assert groups == {"ae_mnist-multirun"}
     assert "2 of 2 runs finished" in sweep.stdout and "± " in sweep.stdout  # the compare table of the seeds
+    # a line as each run starts and ends, then the group and how to upload
+    for i, name in enumerate(folders):
+        best = min(_csv_column(sweep_dir / name, "val/loss"))
+        assert f"[{i + 1}/2] start seed={i + 1} -> {sweep_dir / name}\n" in sweep.stdout
+        assert re.search(rf"\[{i + 1}/2\] done \(exit 0, [0-9.]+ s, val/loss best {best:.4g}\) "
+                         rf"{re.escape(str(sweep_dir / name))}\n", sweep.stdout), sweep.stdout
+    assert sweep.stdout.rstrip().splitlines()[-1] == ("W&B group: ae_mnist-multirun; upload the offline runs with: "
+                                                      f"wandb sync {sweep_dir}/*/wandb/offline-run-*")
 
 
 def test_an_agent_run_records_the_id_wandb_gave_and_names_the_sweep(runs_root):
@@ -117,14 +127,20 @@ def test_evaluate_metrics_reach_the_runs_wandb_record_and_csv(runs_root):
         assert float(next(csv.DictReader(f))["test/mse"]) == metrics["test/mse"]
 
 
-def test_a_failed_run_does_not_stop_the_sweep(tmp_path, data_dir):
+def test_a_failed_run_does_not_stop_the_sweep_and_runs_share_the_cores(tmp_path, data_dir):
     result = run_script("train.py", "--multirun", *TINY_AE, "trainer.max_epochs=1", f"data.root={tmp_path / 'none'},"
-                        f"{data_dir}", f"run_dir={tmp_path / 'sweep'}", "--jobs", "2", cwd=tmp_path)
+                        f"{data_dir}", f"run_dir={tmp_path / 'sweep'}", "--jobs", "2", cwd=tmp_path,
+                        env={"OMP_NUM_THREADS": None})
     assert result.returncode == 1
     failed = [line for line in result.stdout.splitlines() if line.startswith("failed:")]
     assert "1 of 2 runs finished" in result.stdout and len(failed) == 1
     log = failed[0].split("(log: ")[1].rstrip(")")
     assert "MNIST not found" in open(log).read()
+    assert re.search(r"\[1/2\] FAILED \(exit 2, [0-9.]+ s\) .* \(log: ", result.stdout), result.stdout
+    # two runs at once: each says it took half the cores (torch would give each all of them)
+    (ok_log,) = [p for p in (tmp_path / "sweep").glob("*/train.log") if str(p) != log]
+    threads = share(usable_cores(), 2)
+    assert f"genlab: threads: {threads} ({threads} core" in ok_log.read_text()
 
 
 @pytest.mark.parametrize("script, args, expected", [

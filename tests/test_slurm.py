@@ -1,11 +1,14 @@
 """scripts/slurm/train.sbatch: valid bash, requeued on preemption, and the command line it hands srun is a run
-config genlab accepts."""
+config genlab accepts; ``--multirun --launcher slurm``: the job array submitit hands sbatch."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 
+from submitit.helpers import DelayedSubmission
+
+from genlab.runner import multirun
 from genlab.runner.config import compose
 from tests.helpers import REPO
 
@@ -47,3 +50,29 @@ def test_sbatch_without_arguments_prints_its_usage():
     done = subprocess.run(["bash", str(SBATCH)], capture_output=True, text=True, env={**os.environ,
                                                                                       "SLURM_SUBMIT_DIR": str(REPO)})
     assert done.returncode == 2 and "usage: sbatch" in done.stderr
+
+
+def test_the_slurm_launcher_submits_one_array_of_requeueable_jobs_that_ask_for_the_warning_signal(tmp_path,
+                                                                                                   monkeypatch):
+    # SLURM is not installed here: stand-in srun (submitit looks for it) and sbatch (records the job file)
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "srun").write_text("#!/bin/bash\nexit 0\n")
+    (fake_bin / "sbatch").write_text('#!/bin/bash\ncp "$1" "$SBATCH_FILE"\necho "Submitted batch job 4321"\n')
+    for tool in ("srun", "sbatch"):
+        (fake_bin / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_bin}:{os.environ['PATH']}")
+    monkeypatch.setenv("SBATCH_FILE", str(tmp_path / "job.sh"))
+    sweep = multirun.plan(["experiment=ae_mnist", "seed=1,2", "trainer.accelerator=cpu"], tmp_path / "sweep")
+    handles = multirun.submit(sweep, multirun.load_launcher("slurm", ["launcher.partition=gpu"]))
+    script = (tmp_path / "job.sh").read_text().splitlines()
+    # submitit caps the array's parallelism (16) at its size
+    for flag in ("--signal=USR2@120", "--array=0-1%2", "--partition=gpu", "--cpus-per-task=8", "--time=240"):
+        assert f"#SBATCH {flag}" in script, script
+    assert any("-m submitit.core._submit" in line for line in script)
+    # each task of the array runs its run's TrainJob, which submitit checkpoints and requeues
+    assert [h.job_id for h in handles] == ["4321_0", "4321_1"]
+    for job, handle in zip(sweep.jobs, handles, strict=True):
+        delayed = DelayedSubmission.load(handle.paths.submitted_pickle)
+        assert isinstance(delayed.function, multirun.TrainJob) and delayed.function.args == job.args
+        assert delayed.function.cores is None  # a SLURM task uses the cores SLURM gave it

@@ -2,8 +2,9 @@
 
 Picture callbacks (``callbacks.images``) take a ``PictureConfig`` and draw from the model's public methods
 (documented on each class), never from a particular model class. Lightning's own callbacks
-(``callbacks.lightning``) take their constructor's keyword arguments. Options of either come from
-``callbacks.options.<name>``.
+(``callbacks.lightning``) take their constructor's keyword arguments; those that watch a metric (``WATCHING``)
+watch the run's ``callbacks.monitor`` in its ``monitor_mode`` unless their options name another. Options of either
+come from ``callbacks.options.<name>``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,22 @@ LIGHTNING = {
     "timer": Timer,
 }
 CALLBACKS = {**PICTURES, **LIGHTNING}
+# Lightning callbacks that watch a metric: name -> their (metric, direction) arguments
+WATCHING = {"early_stopping": ("monitor", "mode")}
+
+
+def watched(name: str, options: dict[str, Any], monitor: str | None, mode: str) -> dict[str, Any]:
+    """``options`` of a Lightning callback, with the run's monitor and mode where it watches a metric and its
+    options leave them out."""
+    if name not in WATCHING:
+        return options
+    metric, direction = WATCHING[name]
+    if options.get(metric) is None and monitor is None:
+        raise ConfigError(f"callbacks.lightning=[{name}] watches callbacks.monitor, which is null; set "
+                          f"callbacks.monitor or callbacks.options.{name}.{metric}")
+    if metric in options:  # another metric: its direction is the options' (or Lightning's default)
+        return options
+    return {metric: monitor, direction: mode, **options}
 
 
 def make_callback(name: str, kind: dict[str, type], options: dict[str, Any], shared: dict[str, Any]) -> pl.Callback:
@@ -63,12 +80,14 @@ def make_callback(name: str, kind: dict[str, type], options: dict[str, Any], sha
         raise ConfigError(f"{where}: {str(e).splitlines()[0]}") from None
 
 
-def make_callbacks(images: list[str], lightning: list[str], options: dict[str, dict], shared: dict[str, Any]
-                   ) -> list[pl.Callback]:
-    """The picture callbacks named in ``images`` and Lightning's named in ``lightning``, with their ``options``."""
+def make_callbacks(images: list[str], lightning: list[str], options: dict[str, dict], shared: dict[str, Any],
+                   monitor: str | None = None, monitor_mode: str = "min") -> list[pl.Callback]:
+    """The picture callbacks named in ``images`` and Lightning's named in ``lightning``, with their ``options``;
+    ``monitor`` and ``monitor_mode`` are the run's (``callbacks.monitor``), for the callbacks that watch a metric."""
     unused = sorted(set(options) - set(images) - set(lightning))
     if unused:
         raise ConfigError(f"callbacks.options.{unused[0]}: no such callback in callbacks.images or "
                           f"callbacks.lightning ({', '.join([*images, *lightning]) or 'none'})")
     return [*(make_callback(name, PICTURES, options.get(name) or {}, shared) for name in images),
-            *(make_callback(name, LIGHTNING, options.get(name) or {}, {}) for name in lightning)]
+            *(make_callback(name, LIGHTNING, watched(name, options.get(name) or {}, monitor, monitor_mode), {})
+              for name in lightning)]

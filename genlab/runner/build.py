@@ -47,7 +47,7 @@ def added_callbacks(cb: CallbacksConfig) -> list[Callback]:
     """The experiment's picture callbacks and Lightning callbacks (``genlab.callbacks.CALLBACKS``)."""
     shared = {"every_n_epochs": cb.image_every_n_epochs, "every_n_steps": cb.image_every_n_steps,
               "num_images": cb.num_images}
-    return make_callbacks(cb.images, cb.lightning, cb.options, shared)
+    return make_callbacks(cb.images, cb.lightning, cb.options, shared, cb.monitor, cb.monitor_mode)
 
 
 # Lightning's DDP strategy names that have a registered "<name>_find_unused_parameters_true" variant

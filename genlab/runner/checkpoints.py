@@ -168,8 +168,10 @@ class LatestCheckpoint(Checkpoint):
 
     Lightning's ``ModelCheckpoint(save_last=True)`` writes ``last`` only together with a top-k file and takes one
     trigger (steps, time or epochs); ``OnExceptionCheckpoint`` would also save after a divergence. This callback
-    keeps "latest" apart from "best" (``ModelCheckpoint`` still picks that). SLURM's requeue signal (SIGUSR1) is
-    turned into SIGTERM, so Lightning's signal connector stops every rank after the current batch.
+    keeps "latest" apart from "best" (``ModelCheckpoint`` still picks that). SLURM's requeue signal (SIGUSR1) and
+    submitit's preemption/timeout warning (SIGUSR2) are turned into SIGTERM, so Lightning's signal connector stops
+    every rank after the current batch. Submitit's own SIGUSR2 handler would requeue at once, mid-batch: a submitit
+    job (``genlab.runner.multirun.TrainJob``) calls it after this save; Lightning puts it back when fit ends.
     """
 
     def __init__(self, dirpath: Path, every_n_steps: int = 0, every_minutes: float = 0.0):
@@ -190,6 +192,11 @@ class LatestCheckpoint(Checkpoint):
                 signal.raise_signal(signal.SIGTERM)
 
             signal.signal(signal.SIGUSR1, requeue)
+            signal.signal(signal.SIGUSR2, self._stop)
+
+    def _stop(self, signum, frame) -> None:
+        self.signum = signum
+        signal.raise_signal(signal.SIGTERM)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if batch_idx + 1 >= trainer.num_training_batches:

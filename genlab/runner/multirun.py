@@ -1,17 +1,21 @@
 """Seeds and grids: ``scripts/train.py --multirun seed=1,2,3 model.latent_dim=2,16`` trains the product of the
 comma-separated values, each run in its own folder under one sweep folder and in one W&B group.
 
-Runs go one after another as ``scripts/train.py`` processes (``--jobs N``: N at once), or through submitit
-(``--launcher slurm``: a SLURM job array; ``--launcher local``: the same path with submitit's local executor).
+Each run is a ``TrainJob``: in its own ``python -m genlab.runner.multirun`` process (one after another; ``--jobs N``:
+N at once), or as a submitit job (``--launcher slurm``: a SLURM job array; ``--launcher local``: the same path with
+submitit's local executor), which survives preemption and timeouts by requeueing itself with ``ckpt=auto``.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,11 +24,15 @@ from pathlib import Path
 import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+from submitit.helpers import Checkpointable, DelayedSubmission
 
-from genlab.core.errors import ConfigError, GenlabError
+from genlab.core.errors import ConfigError, GenlabError, RunInterrupted
+from genlab.runner import compare
+from genlab.runner.cli import run_cli
 from genlab.runner.config import compose
 from genlab.runner.config.load import CONFIG_DIR
-from genlab.runner.rundir import REPO_ROOT
+from genlab.runner.threads import CORES_ENV, share, usable_cores
+from genlab.runner.train import train
 
 LAUNCHER_PREFIX = "launcher."
 
@@ -33,13 +41,13 @@ FLAGS_WITH_VALUE = ("--jobs", "--launcher")
 
 
 def split_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
-    """``--multirun``, ``--jobs N``, ``--launcher NAME`` (also ``--flag=value``); every other ``--key=value`` is
-    the ``key=value`` a W&B agent means by it."""
+    """``--multirun`` (``-m``), ``--jobs N``, ``--launcher NAME`` (also ``--flag=value``); every other
+    ``--key=value`` is the ``key=value`` a W&B agent means by it."""
     flags, rest, i = {}, [], 0
     while i < len(args):
         arg = args[i]
         name, sep, value = arg.partition("=")
-        if arg == "--multirun":
+        if arg in ("--multirun", "-m"):
             flags["--multirun"] = True
         elif name in FLAGS_WITH_VALUE:
             if not sep:
@@ -50,7 +58,7 @@ def split_flags(args: list[str]) -> tuple[dict[str, str | bool], list[str]]:
         elif arg.startswith("--") and sep:
             rest.append(arg[2:])
         elif arg.startswith("--"):
-            raise ConfigError(f"unknown option {arg!r}; options: --cfg --multirun --jobs N --launcher NAME "
+            raise ConfigError(f"unknown option {arg!r}; options: --cfg --multirun (-m) --jobs N --launcher NAME "
                               "(see --help)")
         else:
             rest.append(arg)
@@ -72,6 +80,9 @@ class LauncherConfig:
     mem_gb: int | None = None
     timeout_min: int = 60
     array_parallelism: int = 16
+    # SLURM's warning signal (SIGUSR2) comes this long before the time limit: the current batch, last.ckpt and
+    # the W&B files must be written within it
+    signal_delay_s: int = 120
 
 
 def split_values(text: str) -> list[str]:
@@ -119,7 +130,10 @@ def grid(swept: dict[str, list[str]]) -> list[dict[str, str]]:
 
 
 def folder_name(index: int, values: dict[str, str]) -> str:
-    """``3-model.latent_dim=16,seed=2``: the run's index and values, safe as one path component."""
+    """``3-model.latent_dim=16,seed=2``: the run's index and values, safe as one path component; just the index
+    when nothing is swept."""
+    if not values:
+        return str(index)
     label = ",".join(f"{k}={v}" for k, v in values.items())
     return f"{index}-{re.sub(r'[^A-Za-z0-9._=,+-]', '_', label)}"[:120]
 
@@ -131,11 +145,20 @@ def wandb_sweep_run_dir(experiment: str, sweep_id: str) -> Path:
 
 @dataclass
 class Job:
+    index: int
+    values: dict[str, str]  # the swept keys' values of this run
     args: list[str]
     run_dir: Path
 
 
-def plan(args: list[str], sweep_dir: Path | None = None) -> tuple[Path, list[Job]]:
+@dataclass
+class Sweep:
+    dir: Path
+    group: str  # the W&B group of every run
+    jobs: list[Job]
+
+
+def plan(args: list[str], sweep_dir: Path | None = None) -> Sweep:
     """The sweep folder and one job per combination, each composed now so a bad key or value fails before any
     run starts."""
     fixed, swept = parse_sweep(args)
@@ -154,8 +177,8 @@ def plan(args: list[str], sweep_dir: Path | None = None) -> tuple[Path, list[Job
         run_dir = base / folder_name(i, values)
         job_args = [*common, *(f"{k}={v}" for k, v in values.items()), f"run_dir={run_dir}", f"logger.group={group}"]
         compose(job_args)
-        jobs.append(Job(job_args, run_dir))
-    return base, jobs
+        jobs.append(Job(i, values, job_args, run_dir))
+    return Sweep(base, group, jobs)
 
 
 def load_launcher(name: str, overrides: list[str], config_dir: Path = CONFIG_DIR) -> LauncherConfig:
@@ -172,54 +195,188 @@ def load_launcher(name: str, overrides: list[str], config_dir: Path = CONFIG_DIR
         raise ConfigError(f"launcher: {str(e).splitlines()[0]}") from None
 
 
+
+# --- one run -------------------------------------------------------------------------------------------------
+
+FINISHED = "finished.txt"  # written into a run folder when its TrainJob ended normally
+PREEMPT_SIGNAL = signal.SIGUSR2  # submitit's preemption and timeout warning (sbatch --signal=USR2@N)
+
+
+def run_dir_arg(args: list[str]) -> Path:
+    return Path(next(a.split("=", 1)[1] for a in reversed(args) if a.startswith("run_dir=")))
+
+
+class TrainJob(Checkpointable):
+    """One run of a sweep, trained in the process that calls it: a submitit job (``--launcher``), or
+    ``python -m genlab.runner.multirun key=value ...`` (one process per run without a launcher).
+
+    Preemption and timeouts (submitit's SIGUSR2, before SLURM stops the job): genlab's ``LatestCheckpoint`` stops
+    training after the current batch and saves ``last.ckpt``; then this job hands the signal to the handler
+    submitit installed, which calls ``checkpoint()`` and requeues what it returns: the same run with
+    ``ckpt=auto``, in the same folder, under the same W&B id (``wandb_id.txt``), exactly where it stopped.
+    Saving later than the signal, at the batch boundary, is what keeps the resume exact: submitit calls
+    ``checkpoint()`` from its signal handler, in the middle of a batch. A run that already ended
+    (``finished.txt``) is not trained again when SLURM starts its job once more.
+    """
+
+    def __init__(self, args: list[str], cores: int | None = None):
+        self.args = list(args)
+        self.cores = cores  # the cores this run may use (None: all this process may run on)
+
+    def __call__(self) -> str:
+        run_dir = run_dir_arg(self.args)
+        if (run_dir / FINISHED).is_file():
+            print(f"genlab: {run_dir} already finished ({FINISHED}); not training it again", flush=True)
+            return str(run_dir)
+        if self.cores:
+            os.environ[CORES_ENV] = str(self.cores)
+        submitit_handler = signal.getsignal(PREEMPT_SIGNAL)  # submitit's, when this is a submitit job
+        try:
+            result = train(compose(self.args))
+        except RunInterrupted as stop:
+            if stop.exit_code == 128 + PREEMPT_SIGNAL and callable(submitit_handler):
+                submitit_handler(PREEMPT_SIGNAL, None)  # checkpoint(), requeue, exit (rank 0); other ranks return
+            raise
+        (result.run_dir / FINISHED).write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
+        return str(result.run_dir)
+
+    def checkpoint(self, *args, **kwargs) -> DelayedSubmission:
+        """The requeued job: this run again, resuming its folder's latest checkpoint (``last.ckpt``, saved when
+        the signal stopped training; none yet: a fresh start in the same folder)."""
+        resume = [a for a in self.args if not a.startswith("ckpt=")] + ["ckpt=auto"]
+        return DelayedSubmission(TrainJob(resume, self.cores))
+
+
+# --- many runs -------------------------------------------------------------------------------------------------
+
 @dataclass
 class Outcome:
     job: Job
     ok: bool
     log: Path
+    exit: str  # "exit 0", "exit 1", or submitit's reason
+    seconds: float
 
 
-def _train_process(job: Job) -> Outcome:
-    """One run as a ``scripts/train.py`` process, its output in ``<run>/train.log``."""
+def best_score(run_dir: Path) -> str:
+    """``val/loss best 0.04123`` from the run folder (its config and CSV copy); empty without a monitor."""
+    runs = compare.runs_from_folders([run_dir]) if (run_dir / "config.yaml").is_file() else []
+    if not runs:
+        return ""
+    monitor, mode = compare.monitored(runs)
+    best = runs[0].best(monitor, mode) if monitor else None
+    return f"{monitor} best {best:.4g}" if best is not None else ""
+
+
+def start_line(job: Job, total: int) -> str:
+    swept = " ".join(f"{k}={v}" for k, v in job.values.items()) or "(nothing swept)"
+    return f"[{job.index + 1}/{total}] start {swept} -> {job.run_dir}"
+
+
+def end_line(outcome: Outcome, total: int, best: str) -> str:
+    status = "done" if outcome.ok else "FAILED"
+    details = ", ".join(filter(None, [outcome.exit, f"{outcome.seconds:.1f} s", best]))
+    log = "" if outcome.ok else f" (log: {outcome.log})"
+    return f"[{outcome.job.index + 1}/{total}] {status} ({details}) {outcome.job.run_dir}{log}"
+
+
+class Progress:
+    """One line as each run starts and one as it ends (threads of ``--jobs N`` print whole lines)."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self._lock = threading.Lock()
+
+    def _say(self, line: str) -> None:
+        with self._lock:
+            print(line, flush=True)
+
+    def started(self, job: Job) -> None:
+        self._say(start_line(job, self.total))
+
+    def ended(self, outcome: Outcome) -> None:
+        self._say(end_line(outcome, self.total, best_score(outcome.job.run_dir)))
+
+
+def _train_process(job: Job, cores: int, progress: Progress) -> Outcome:
+    """One run as a ``python -m genlab.runner.multirun`` process, its output in ``<run>/train.log``."""
     job.run_dir.mkdir(parents=True, exist_ok=True)
     log = job.run_dir / "train.log"
-    with log.open("w") as out:
-        code = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *job.args], stdout=out,
-                              stderr=subprocess.STDOUT).returncode
-    return Outcome(job, code == 0, log)
+    progress.started(job)
+    start = time.monotonic()
+    env = {**os.environ, CORES_ENV: str(cores)}
+    with log.open("a") as out:  # a sweep started again appends: a finished run's log is kept
+        code = subprocess.run([sys.executable, "-m", "genlab.runner.multirun", *job.args], stdout=out,
+                              stderr=subprocess.STDOUT, env=env).returncode
+    outcome = Outcome(job, code == 0, log, f"exit {code}", time.monotonic() - start)
+    progress.ended(outcome)
+    return outcome
 
 
 def run_local(jobs: list[Job], parallel: int = 1) -> list[Outcome]:
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        return list(pool.map(_train_process, jobs))
+    at_once = max(1, min(parallel, len(jobs)))
+    cores, progress = share(usable_cores(), at_once), Progress(len(jobs))
+    with ThreadPoolExecutor(max_workers=at_once) as pool:
+        return list(pool.map(lambda job: _train_process(job, cores, progress), jobs))
 
 
-def train_job(args: list[str]) -> str:
-    """What a submitit job runs: one training, in the job's own process."""
-    from genlab.runner.train import train
-
-    return str(train(compose(args)).run_dir)
+# submitit job states of a job that has not started running (SLURM's and the local executor's names)
+_WAITING = ("PENDING", "UNKNOWN", "REQUEUED", "CONFIGURING", "READY")
 
 
-def run_submitit(jobs: list[Job], launcher: LauncherConfig, sweep_dir: Path) -> list[Outcome]:
+def run_submitit(sweep: Sweep, launcher: LauncherConfig) -> list[Outcome]:
+    return _follow(sweep.jobs, submit(sweep, launcher))
+
+
+def submit(sweep: Sweep, launcher: LauncherConfig) -> list:
+    """The sweep's runs as one submitit job array of ``TrainJob``s; returns submitit's job handles."""
     import submitit
 
-    executor = submitit.AutoExecutor(folder=sweep_dir / "submitit", cluster=launcher.cluster)
+    executor = submitit.AutoExecutor(folder=sweep.dir / "submitit", cluster=launcher.cluster)
     executor.update_parameters(
-        name=sweep_dir.name, timeout_min=launcher.timeout_min, gpus_per_node=launcher.gpus_per_node,
+        name=sweep.dir.name, timeout_min=launcher.timeout_min, gpus_per_node=launcher.gpus_per_node,
         tasks_per_node=launcher.tasks_per_node, cpus_per_task=launcher.cpus_per_task, mem_gb=launcher.mem_gb,
         slurm_partition=launcher.partition, slurm_account=launcher.account, slurm_qos=launcher.qos,
-        slurm_array_parallelism=launcher.array_parallelism)
-    submitted = executor.map_array(train_job, [job.args for job in jobs])
-    outcomes = []
-    for job, handle in zip(jobs, submitted, strict=True):
-        try:
-            handle.result()
-            ok = True
-        except (submitit.core.utils.FailedJobError, submitit.core.utils.UncompletedJobError):
-            ok = False
-        outcomes.append(Outcome(job, ok, handle.paths.stderr))
-    return outcomes
+        # AutoExecutor takes no signal delay for the local executor: it warns 30 s before its time limit
+        slurm_array_parallelism=launcher.array_parallelism, slurm_signal_delay_s=launcher.signal_delay_s)
+    # the local executor runs every job at once on this machine; a SLURM job has its own cores
+    cores = share(usable_cores(), len(sweep.jobs)) if launcher.cluster == "local" else None
+    with executor.batch():  # one job array
+        return [executor.submit(TrainJob(job.args, cores)) for job in sweep.jobs]
+
+
+def failure_reason(message: str) -> str:
+    """The exception line of a failed submitit job's message (its trace sits between two dashed lines), else the
+    message's first line."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    rules = [i for i, line in enumerate(lines) if set(line) == {"-"}]
+    return (lines[rules[1] - 1] if len(rules) >= 2 and rules[1] > rules[0] + 1 else lines[0])[:200]
+
+
+def _follow(jobs: list[Job], handles: list) -> list[Outcome]:
+    """Wait for the submitted jobs, saying when each starts and ends."""
+    import submitit
+
+    progress, started, outcomes = Progress(len(jobs)), {}, {}
+    while len(outcomes) < len(jobs):
+        for job, handle in zip(jobs, handles, strict=True):
+            if job.index in outcomes:
+                continue
+            done = handle.done()
+            if job.index not in started and (done or handle.state not in _WAITING):
+                started[job.index] = time.monotonic()
+                progress.started(job)
+            if done:
+                try:
+                    handle.result()
+                    ok, exit_ = True, "exit 0"
+                except (submitit.core.utils.FailedJobError, submitit.core.utils.UncompletedJobError) as e:
+                    ok, exit_ = False, failure_reason(str(e))
+                outcomes[job.index] = Outcome(job, ok, handle.paths.stderr, exit_,
+                                              time.monotonic() - started[job.index])
+                progress.ended(outcomes[job.index])
+        time.sleep(0.5 if len(outcomes) < len(jobs) else 0)
+    return [outcomes[job.index] for job in jobs]
 
 
 class SweepFailed(GenlabError):
@@ -228,8 +385,22 @@ class SweepFailed(GenlabError):
     exit_code = 1
 
 
-def summary(outcomes: list[Outcome]) -> list[str]:
+def summary(sweep: Sweep, outcomes: list[Outcome]) -> list[str]:
+    """The closing lines: how many finished, which failed, the W&B group and how to upload offline runs."""
     failed = [o for o in outcomes if not o.ok]
     lines = [f"{len(outcomes) - len(failed)} of {len(outcomes)} runs finished"]
     lines += [f"failed: {o.job.run_dir} (log: {o.log})" for o in failed]
+    if any((job.run_dir / "wandb").is_dir() for job in sweep.jobs):  # none: W&B was disabled
+        offline = any(any((job.run_dir / "wandb").glob("offline-run-*")) for job in sweep.jobs)
+        sync = f"; upload the offline runs with: wandb sync {sweep.dir}/*/wandb/offline-run-*" if offline else ""
+        lines.append(f"W&B group: {sweep.group}{sync}")
     return lines
+
+
+def _job_main(args: list[str]) -> None:
+    print(f"run folder: {TrainJob(args)()}")
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(_job_main, "python -m genlab.runner.multirun key=value ...: one run of a sweep (see "
+                                "scripts/train.py --help)"))

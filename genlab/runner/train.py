@@ -33,6 +33,7 @@ from genlab.runner.rundir import (
     run_id_for,
     shared_id,
 )
+from genlab.runner.threads import fit_threads
 from genlab.runner.tracking import TrackingError, finish_run, make_loggers, start_wandb_run
 
 
@@ -119,6 +120,8 @@ def train(cfg: DictConfig) -> TrainResult:
         check_same_model(saved, cfg.model.name, ckpt)
         refuse_changed_overrides(cfg, saved, ckpt)
     quiet()
+    threads_line, threads_env = fit_threads(cfg.trainer.devices)
+    rank_zero_info(f"genlab: {threads_line}")
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
@@ -139,7 +142,7 @@ def train(cfg: DictConfig) -> TrainResult:
     try:
         with lock:
             run_id = run_id_for(run_dir)
-            with _published({RUN_DIR_ENV: str(run_dir), WANDB_ID_ENV: run_id}):
+            with _published({RUN_DIR_ENV: str(run_dir), WANDB_ID_ENV: run_id, **threads_env}):
                 # an explicit logger.mode=online stops here, before the run's record is written
                 loggers = make_loggers(cfg, run_dir, run_id, config)
                 if rank_zero:

@@ -251,6 +251,21 @@ def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
 
 def compose(args: list[str], config_dir: Path = CONFIG_DIR) -> DictConfig:
     """Build the run config from command-line style ``key=value`` arguments (``experiment=`` required)."""
+    try:
+        return _compose(args, config_dir)
+    except ConfigError as e:
+        raise ConfigError(f"{e}{_sweep_hint(args, str(e))}") from None
+
+
+def _sweep_hint(args: list[str], message: str) -> str:
+    """For ``seed=1,2`` without ``--multirun``: the refused key's value is a comma-separated list of values."""
+    for key, _, value in (a.partition("=") for a in args):
+        if "," in value and key in message and not value.lstrip().startswith(("[", "{", "'", '"')):
+            return f" ({key}={value}: several values? sweep them with scripts/train.py --multirun)"
+    return ""
+
+
+def _compose(args: list[str], config_dir: Path) -> DictConfig:
     top, cli_choices, dotlist = _parse_args(args)
     experiments = list_experiments(config_dir)
     name = top.get("experiment")
