@@ -143,6 +143,10 @@ def _build_group(group: str, layers: list[dict], dotlist: list[str]) -> DictConf
             node = OmegaConf.merge(node, _parse_dotlist(node, [d.partition(".")[2] for d in dotlist]))
     except OmegaConfBaseException as e:
         raise _explain(e, group, node) from None
+    except TypeError:  # OmegaConf's own error for a list where a mapping goes, or the reverse
+        given = " ".join(dotlist) or f"configs/{group}/*.yaml or the experiment file"
+        raise ConfigError(f"{group}: a list where a mapping goes, or a mapping where a list goes, in {given}; "
+                          "see --help for each key's kind") from None
     return node
 
 
