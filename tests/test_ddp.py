@@ -8,6 +8,7 @@ import signal
 import pytest
 import torch
 
+from datamodules.base import ResumableSampler
 from lightning_modules.autoencoder import Autoencoder
 from tests.helpers import (
     FAST,
@@ -66,3 +67,15 @@ def test_ddp_run_stopped_mid_epoch_by_sigterm_resumes_bit_exact(tmp_path, data_d
     resumed = train("ckpt=auto", f"run_dir={run_dir}")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert_identical_weights(tmp_path / "straight" / "checkpoints" / "last.ckpt", run_dir / "checkpoints" / "last.ckpt")
+
+
+def test_ranks_take_turns_in_one_order_and_skip_within_their_share():
+    whole = [i for _, i in ResumableSampler(10, seed=3)]
+    ranks = [ResumableSampler(10, seed=3, num_replicas=2, rank=r) for r in (0, 1)]
+    assert [i for _, i in ranks[0]] == whole[0::2] and [i for _, i in ranks[1]] == whole[1::2]
+    ranks[1].skip = 2  # two items of its share already trained on
+    assert [i for _, i in ranks[1]] == whole[1::2][2:]
+    # 3 ranks: padded to 12 by repeating the first two items, as torch's DistributedSampler does
+    padded = whole + whole[:2]
+    assert [[i for _, i in ResumableSampler(10, 3, num_replicas=3, rank=r)] for r in range(3)] == \
+        [padded[r::3] for r in range(3)]
