@@ -152,6 +152,7 @@ FAMILY = {
     "evaluate_training_key": ("evaluate.py", [f"ckpt={LAST}", "trainer.max_epochs=5"], "does not use"),
     "evaluate_checkpoint_key": ("evaluate.py", [f"ckpt={LAST}", "checkpoint.every_n_steps=5"], "does not use"),
     "evaluate_seed": ("evaluate.py", [f"ckpt={LAST}", "seed=3"], "does not use"),
+    "value_yaml_cannot_read": ("train.py", [*AE, "logger.tags=[${oc.env:HOME}]"], "not valid YAML"),
 }
 
 
@@ -227,3 +228,15 @@ def test_a_16_bit_png_loads_with_its_grey_levels_not_clipped_white(tmp_path):
     rgb = np.asarray(load_rgb(tmp_path / "ramp16.png"))
     assert rgb.shape == (16, 16, 3)
     assert (rgb[..., 0] == np.arange(256).reshape(16, 16)).all() and (rgb[..., 0] == rgb[..., 2]).all()
+
+
+@pytest.mark.slow
+def test_values_from_the_environment_reach_wandb_fields_as_references(tmp_path, data_dir):
+    ref = "${oc.env:GENLAB_TEST_SECRET}"
+    done = run_script("train.py", *AE, *FAST, "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+                      "trainer.limit_test_batches=0", "run_dir=run", "logger.mode=offline", f"logger.notes={ref}",
+                      f"logger.name={ref}", f"logger.group={ref}", f"logger.tags=['{ref}']", cwd=tmp_path,
+                      env={"GENLAB_TEST_SECRET": SECRET})
+    assert done.returncode == 0, done.stderr[-2000:]
+    files = [p for p in (tmp_path / "run" / "wandb").rglob("*") if p.is_file()]
+    assert files and not [p for p in files if SECRET.encode() in p.read_bytes()]

@@ -17,6 +17,7 @@ from wandb.sdk import wandb_setup
 from wandb.sdk.lib import wbauth
 
 from genlab.core.errors import GenlabError
+from genlab.runner.config.load import to_saved
 
 # Seconds wandb.init may spend reaching the server before `auto` gives up and logs offline (wandb's own
 # default is 90 s, and its retries about double it); WANDB_INIT_TIMEOUT, wandb's variable, overrides it.
@@ -117,11 +118,12 @@ def start_wandb_run(loggers: list[Logger], cfg: DictConfig, run_dir: Path) -> No
 
 def _wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, mode: str,
                   job_type: str) -> WandbLogger:
+    shown = to_saved(cfg)["logger"]  # ${oc.env:...} values (secrets) reach W&B's fields as the reference too
     kwargs = dict(
-        project=cfg.logger.project, entity=cfg.logger.entity, group=cfg.logger.group or cfg.experiment,
+        project=cfg.logger.project, entity=cfg.logger.entity, group=shown["group"] or cfg.experiment,
         job_type=job_type, log_model=LOG_MODEL[str(cfg.logger.log_model).lower()],
-        name=cfg.logger.name or f"{cfg.experiment}/{run_dir.name}", tags=list(cfg.logger.tags),
-        notes=cfg.logger.notes, save_dir=str(run_dir), id=run_id, resume="allow", mode=mode,
+        name=shown["name"] or f"{cfg.experiment}/{run_dir.name}", tags=list(shown["tags"]),
+        notes=shown["notes"], save_dir=str(run_dir), id=run_id, resume="allow", mode=mode,
         config=config,
     )
     # evaluate logs once, after training's steps, at a step its trainer does not know: W&B numbers it
