@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 
 def _item_seed(seed: int, epoch: int, index: int) -> int:
@@ -43,26 +43,23 @@ class SeededItems(Dataset):
         return batched([key if isinstance(key, int) else key[1] for key in keys])
 
 
-class ResumableSampler(Sampler):
-    """A shuffled order that is a function of (seed, epoch) alone, and can start part-way through an epoch.
+class ResumableSampler(DistributedSampler):
+    """This rank's share of an order that is a function of (seed, epoch) alone, and can start part-way through an
+    epoch: torch's ``DistributedSampler`` order (shuffled by ``seed + epoch``, padded to a multiple of the ranks,
+    every ``num_replicas``-th item from ``rank``), with items requested as ``(epoch, index)``.
 
-    Lightning calls ``set_epoch`` at every epoch start; ``skip`` makes the next pass start after the items a
-    stopped run had already trained on.
+    Being a ``DistributedSampler``, Lightning keeps it under DDP instead of injecting its own (which could not
+    resume). Lightning calls ``set_epoch`` at every epoch start; ``skip`` makes the next pass start after the
+    items this rank had already trained on. One process is ``num_replicas=1, rank=0``.
     """
 
-    def __init__(self, size: int, seed: int):
-        self.size, self.seed, self.epoch, self.skip = size, seed, 0, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.size
+    def __init__(self, size: int, seed: int, shuffle: bool = True, num_replicas: int = 1, rank: int = 0):
+        super().__init__(range(size), num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed)
+        self.skip = 0
 
     def __iter__(self):
         epoch, skip, self.skip = self.epoch, self.skip, 0
-        order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed + epoch)).tolist()
-        for index in order[skip:]:
+        for index in list(super().__iter__())[skip:]:
             yield epoch, index
 
 
@@ -71,11 +68,15 @@ class ResumableLoader(DataLoader):
     loaders that have them and keeps the result in the checkpoint's loop state.
 
     The position saved is the number of batches handed out this epoch; Lightning fetches a sized loader without
-    prefetching, so that is the number the training loop has consumed.
+    prefetching, so that is the number the training loop has consumed. Under DDP the ranks train in lockstep on
+    equal shares, so that number is every rank's: Lightning keeps only rank 0's loader state in the checkpoint,
+    and it restores each rank's position. (torchdata's ``StatefulDistributedSampler`` would do the same, but is not
+    a dependency, and genlab's per-item seeding needs ``(epoch, index)`` keys anyway.)
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, seed: int, **kwargs):
-        self.resumable_sampler = ResumableSampler(len(dataset), seed)
+    def __init__(self, dataset: Dataset, batch_size: int, seed: int, shuffle: bool = True, num_replicas: int = 1,
+                 rank: int = 0, **kwargs):
+        self.resumable_sampler = ResumableSampler(len(dataset), seed, shuffle, num_replicas, rank)
         # its own generator: DataLoader draws a worker base seed at every iter(), which would otherwise advance
         # the process-wide generator at each epoch start (models' noise and dropout draw from it)
         super().__init__(SeededItems(dataset, seed), batch_size=batch_size, sampler=self.resumable_sampler,
@@ -105,10 +106,9 @@ def loader_options(datamodule, num_workers: int) -> dict:
 
 
 def train_loader(datamodule, dataset: Dataset, batch_size: int, shuffle: bool = True, **kwargs) -> DataLoader:
-    """The training loader: resumable and order-exact in one process; under DDP a plain shuffled loader, which
-    Lightning gives a ``DistributedSampler`` (mid-epoch resume then restarts the epoch's order)."""
+    """The training loader, resumable and order-exact mid-epoch, in one process and under DDP (this rank's share)."""
     trainer = getattr(datamodule, "trainer", None)
-    if shuffle and (trainer is None or trainer.world_size == 1):
-        # pl.seed_everything(cfg.seed) ran before the loaders were made, so this is the run's seed
-        return ResumableLoader(dataset, batch_size, seed=torch.initial_seed(), **kwargs)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, **kwargs)
+    ranks = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+    # pl.seed_everything(cfg.seed) ran before the loaders were made (on every rank), so this is the run's seed
+    return ResumableLoader(dataset, batch_size, seed=torch.initial_seed(), shuffle=shuffle, num_replicas=ranks[0],
+                           rank=ranks[1], **kwargs)

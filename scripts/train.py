@@ -33,7 +33,9 @@ def run_many(flags: dict, args: list[str]) -> None:
     try:
         jobs_at_once = int(flags.get("--jobs", 1))
     except ValueError:
-        raise ConfigError(f"--jobs {flags['--jobs']!r}: must be an integer") from None
+        raise ConfigError(f"--jobs {flags['--jobs']!r}: must be an integer >= 1") from None
+    if jobs_at_once < 1:
+        raise ConfigError(f"--jobs {jobs_at_once}: must be >= 1 (runs trained at once)")
     launcher = multirun.load_launcher(flags["--launcher"], launcher_args) if "--launcher" in flags else None
     if launcher_args and launcher is None:
         raise ConfigError("launcher.* keys need --launcher slurm|local")

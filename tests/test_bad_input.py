@@ -1,5 +1,7 @@
 """Every bad input ends with one ``error:`` line on stderr and exit code 2, before anything is written: the
-workspace (a real run folder, its checkpoint, input images) has the same files with the same bytes afterwards."""
+workspace (a real run folder, its checkpoint, input images, foreign and damaged checkpoints, sweep files) has the
+same files with the same bytes afterwards. One table row per refusal: CASES through real subprocesses (at least
+one per command), FAMILY through the same entry points in this process."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from datamodules.image_files import load_rgb, to_8bit
@@ -41,6 +44,14 @@ CASES = {
     "logger_project_mapping": ("train.py", [*AE, "logger.project={a: 1}"], "project"),
     "resume_with_bad_trainer_value": ("train.py", [f"ckpt={LAST}", "trainer.precision=13"], "Precision"),
     "evaluate_random_bytes": ("evaluate.py", ["ckpt=random.ckpt"], "unreadable"),
+    "multirun_jobs_0": ("train.py", ["--multirun", *AE, "seed=1,2", "--jobs", "0"], "--jobs"),
+    "ckpt_auto_corrupt_folder": ("train.py", ["ckpt=auto", "run_dir=corrupt"], "unreadable"),
+    "compare_bad_format": ("compare.py", ["run", "--format", "xml"], "--format"),
+    "sample_out_not_a_picture": ("sample.py", [f"ckpt={LAST}", "out=x.nope"], "picture format"),
+    "check_sweep_list": ("check_sweep.py", ["sweep_list.yaml"], "parameters"),
+    "evaluate_changed_model_key": ("evaluate.py", [f"ckpt={LAST}", "model.latent_dim=8"], "does not use"),
+    "translate_entry_without_config": ("translate.py", ["ckpt=wrongtype.ckpt", "input=images", "output=out"],
+                                       "without a run config"),
 }
 # ... and the rest of their families through the same entry points in this process (the CPU is scarce: each
 # subprocess pays for importing torch and Lightning)
@@ -83,6 +94,65 @@ FAMILY = {
                             "direction"),
     "translate_batch_size_text": ("translate.py", ["ckpt=random.ckpt", "input=images", "output=out", "batch_size=x"],
                                   "batch_size"),
+    # the surface added by the multirun/sweep/resume round, and the families that ended in a traceback
+    "multirun_jobs_text": ("train.py", ["--multirun", *AE, "seed=1,2", "--jobs=x"], "--jobs"),
+    "multirun_jobs_negative": ("train.py", ["--multirun", *AE, "seed=1,2", "--jobs", "-2"], "--jobs"),
+    "multirun_launcher_unknown": ("train.py", ["--multirun", *AE, "seed=1,2", "--launcher", "nope"], "launcher"),
+    "multirun_launcher_key": ("train.py", ["--multirun", *AE, "seed=1,2", "--launcher", "local", "launcher.nope=1"],
+                              "nope"),
+    "dash_key_empty": ("train.py", [*AE, "--=3"], "key=value"),
+    "dash_key_without_value": ("train.py", [*AE, "--model.lr"], "unknown option"),
+    "dash_key_unknown": ("train.py", [*AE, "--nope=1"], "unknown config key"),
+    "ckpt_auto_missing_folder": ("train.py", ["ckpt=auto", "run_dir=nothing"], "found no checkpoint"),
+    "ckpt_auto_empty_folder": ("train.py", ["ckpt=auto", "run_dir=empty"], "found no checkpoint"),
+    "ckpt_auto_folder_is_a_file": ("train.py", ["ckpt=auto", "run_dir=afile"], "found no checkpoint"),
+    "ckpt_auto_corrupt_with_experiment": ("train.py", [*AE, "ckpt=auto", "run_dir=corrupt"], "unreadable"),
+    "compare_missing_folder": ("compare.py", ["nothing"], "no runs"),
+    "compare_empty_folder": ("compare.py", ["empty"], "no runs"),
+    "compare_sort_unknown": ("compare.py", ["run", "--sort", "nope"], "--sort"),
+    "compare_plot_unknown": ("compare.py", ["run", "--plot", "val/nope"], "--plot"),
+    "compare_filter_garbage": ("compare.py", ["run", "--filter", "noequals"], "--filter"),
+    "compare_unknown_option": ("compare.py", ["run", "--bogus"], "--bogus"),
+    "sample_random_bytes": ("sample.py", ["ckpt=random.ckpt"], "unreadable"),
+    "sample_n_0": ("sample.py", [f"ckpt={LAST}", "n=0"], "n=0"),
+    "sample_out_below_a_file": ("sample.py", [f"ckpt={LAST}", "out=afile/x.png"], "is a file"),
+    "sample_unknown_key": ("sample.py", [f"ckpt={LAST}", "foo=1"], "unknown argument"),
+    "sample_entry_without_config": ("sample.py", ["ckpt=wrongtype.ckpt"], "without a run config"),
+    "check_sweep_missing": ("check_sweep.py", ["nothing.yaml"], "does not exist"),
+    "check_sweep_not_yaml": ("check_sweep.py", ["sweep_bad.yaml"], "not valid YAML"),
+    "check_sweep_folder": ("check_sweep.py", ["empty"], "does not exist"),
+    "lightning_callback_unknown": ("train.py", [*AE, "callbacks.lightning=[nope]"], "unknown callback"),
+    "lightning_callback_bad_option": ("train.py", [*AE, "callbacks.lightning=[early_stopping]",
+                                                   "callbacks.options.early_stopping.bogus=1"], "bogus"),
+    "lightning_callback_options_a_list": ("train.py", [*AE, "callbacks.lightning=[early_stopping]",
+                                                       "callbacks.options.early_stopping=[1,2]"], "early_stopping"),
+    "lightning_ema_decay_2": ("train.py", [*AE, "callbacks.lightning=[ema_weight_averaging]",
+                                           "callbacks.options.ema_weight_averaging.decay=2"], "decay"),
+    "lightning_list_is_a_mapping": ("train.py", [*AE, "callbacks.lightning={a: 1}"], "a mapping where a list"),
+    "callbacks_options_a_list": ("train.py", [*AE, "callbacks.options=[1,2]"], "a list where a mapping"),
+    "checkpoint_steps_negative": ("train.py", [*AE, "checkpoint.every_n_steps=-1"], "checkpoint.every_n_steps"),
+    "checkpoint_minutes_text": ("train.py", [*AE, "checkpoint.every_minutes=abc"], "checkpoint.every_minutes"),
+    "checkpoint_minutes_inf": ("train.py", [*AE, "checkpoint.every_minutes=inf"], "checkpoint.every_minutes"),
+    "checkpoint_key_unknown": ("train.py", [*AE, "checkpoint.nope=1"], "checkpoint.nope"),
+    "heartbeat_negative": ("train.py", [*AE, "console.heartbeat_minutes=-1"], "console.heartbeat_minutes"),
+    "ema_decay_1": ("train.py", ["experiment=gan_mnist", "model.ema_decay=1"], "model.ema_decay"),
+    "ema_decay_negative": ("train.py", ["experiment=gan_mnist", "model.ema_decay=-0.1"], "model.ema_decay"),
+    "ema_decay_nan": ("train.py", ["experiment=gan_mnist", "model.ema_decay=nan"], "model.ema_decay"),
+    "train_plain_dict": ("train.py", ["ckpt=plain.ckpt"], "not written by genlab"),
+    "train_entry_without_config": ("train.py", ["ckpt=wrongtype.ckpt"], "without a run config"),
+    "train_entry_a_string": ("train.py", ["ckpt=wrongentry.ckpt"], "without a run config"),
+    "train_experiment_and_entry_without_config": ("train.py", [*AE, "ckpt=wrongtype.ckpt"], "without a run config"),
+    "evaluate_plain_dict": ("evaluate.py", ["ckpt=plain.ckpt"], "not written by genlab"),
+    "evaluate_entry_without_config": ("evaluate.py", ["ckpt=wrongtype.ckpt"], "without a run config"),
+    "evaluate_entry_a_string": ("evaluate.py", ["ckpt=wrongentry.ckpt"], "without a run config"),
+    "translate_plain_dict": ("translate.py", ["ckpt=plain.ckpt", "input=images", "output=out"],
+                             "not written by genlab"),
+    "model_too_large_for_memory": ("train.py", [*AE, "model.hidden=[100000000,100000000]"], "GiB"),
+    "latent_too_large_for_memory": ("train.py", [*AE, "model.latent_dim=10000000000"], "GiB"),
+    "evaluate_training_key": ("evaluate.py", [f"ckpt={LAST}", "trainer.max_epochs=5"], "does not use"),
+    "evaluate_checkpoint_key": ("evaluate.py", [f"ckpt={LAST}", "checkpoint.every_n_steps=5"], "does not use"),
+    "evaluate_seed": ("evaluate.py", [f"ckpt={LAST}", "seed=3"], "does not use"),
+    "value_yaml_cannot_read": ("train.py", [*AE, "logger.tags=[${oc.env:HOME}]"], "not valid YAML"),
 }
 
 
@@ -95,6 +165,14 @@ def workspace(tmp_path_factory, data_dir):
                       "logger.notes=${oc.env:GENLAB_TEST_SECRET}", cwd=ws, env={"GENLAB_TEST_SECRET": SECRET})
     assert done.returncode == 0, done.stderr[-2000:]
     (ws / "random.ckpt").write_bytes(np.random.default_rng(0).bytes(4096))
+    torch.save({"a": 1}, ws / "plain.ckpt")  # a PyTorch file, not genlab's
+    torch.save({"genlab": {"config": [1, 2]}}, ws / "wrongtype.ckpt")  # genlab's key, a config of the wrong type
+    torch.save({"genlab": "text"}, ws / "wrongentry.ckpt")
+    (ws / "empty").mkdir()
+    (ws / "corrupt" / "checkpoints").mkdir(parents=True)
+    (ws / "corrupt" / "checkpoints" / "last.ckpt").write_bytes(b"garbage")
+    (ws / "sweep_list.yaml").write_text("- a\n- b\n")
+    (ws / "sweep_bad.yaml").write_text("a: [\n")
     (ws / "afile").write_text("not a folder\n")
     (ws / "images").mkdir()
     for path in sorted((data_dir / "monet2photo" / "testA").glob("*.jpg"))[:2]:
@@ -150,3 +228,15 @@ def test_a_16_bit_png_loads_with_its_grey_levels_not_clipped_white(tmp_path):
     rgb = np.asarray(load_rgb(tmp_path / "ramp16.png"))
     assert rgb.shape == (16, 16, 3)
     assert (rgb[..., 0] == np.arange(256).reshape(16, 16)).all() and (rgb[..., 0] == rgb[..., 2]).all()
+
+
+@pytest.mark.slow
+def test_values_from_the_environment_reach_wandb_fields_as_references(tmp_path, data_dir):
+    ref = "${oc.env:GENLAB_TEST_SECRET}"
+    done = run_script("train.py", *AE, *FAST, "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+                      "trainer.limit_test_batches=0", "run_dir=run", "logger.mode=offline", f"logger.notes={ref}",
+                      f"logger.name={ref}", f"logger.group={ref}", f"logger.tags=['{ref}']", cwd=tmp_path,
+                      env={"GENLAB_TEST_SECRET": SECRET})
+    assert done.returncode == 0, done.stderr[-2000:]
+    files = [p for p in (tmp_path / "run" / "wandb").rglob("*") if p.is_file()]
+    assert files and not [p for p in files if SECRET.encode() in p.read_bytes()]

@@ -35,7 +35,13 @@ def read_entry(path: str | Path) -> dict:
     if not isinstance(checkpoint, dict) or KEY not in checkpoint:
         raise CheckpointError(f"checkpoint {path} was not written by genlab (no '{KEY}' entry); train with "
                               "scripts/train.py to get one")
-    return checkpoint[KEY]
+    entry = checkpoint[KEY]
+    config = entry.get("config") if isinstance(entry, dict) else None
+    if not (isinstance(config, dict) and all(isinstance(config.get(g), dict) and config[g].get("name")
+                                             for g in ("model", "data"))):
+        raise CheckpointError(f"checkpoint {path} has a '{KEY}' entry without a run config (model and data "
+                              "groups with their names); it is damaged or was not written by genlab's training")
+    return entry
 
 
 def read_checkpoint_config(path: str | Path) -> dict:

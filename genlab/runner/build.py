@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import Callback
 
 from genlab.callbacks import make_callbacks
+from genlab.core.errors import ConfigError
 from genlab.runner import registry
 from genlab.runner.checkpoints import (
     AtomicCheckpointIO,
@@ -28,7 +31,41 @@ def build_datamodule(cfg: DictConfig) -> pl.LightningDataModule:
 
 def build_model(cfg: DictConfig, datamodule: pl.LightningDataModule) -> pl.LightningModule:
     model_cls = registry.lookup("model", cfg.model.name)
-    return model_cls(typed(cfg.model, "model"), datamodule.info, typed(cfg.eval, "eval"))
+    args = (typed(cfg.model, "model"), datamodule.info, typed(cfg.eval, "eval"))
+    refuse_oversized(model_cls, args)
+    try:
+        return model_cls(*args)
+    except RuntimeError as e:  # a model the meta device cannot build, sized beyond the allocator
+        if "can't allocate memory" not in str(e) and "out of memory" not in str(e):
+            raise
+        raise ConfigError(f"model: its sizes (model.*) need more memory than this machine can give "
+                          f"({str(e).splitlines()[0][:160]}); choose smaller ones") from None
+
+
+# bytes per trained parameter: the weight, its gradient and Adam's two moments
+_BYTES_PER_PARAMETER = 4 * 4
+
+
+def memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def refuse_oversized(model_cls: type, args: tuple) -> None:
+    """Refuse a model whose weights, gradients and optimizer moments alone exceed this machine's memory, before
+    any of it is allocated: the model is built on PyTorch's meta device (shapes, no storage). Models whose
+    constructor reads tensor values cannot be built there; ``build_model`` turns their allocator failure into
+    the same one-line error."""
+    try:
+        with torch.device("meta"):
+            model = model_cls(*args)
+    except NotImplementedError:
+        return
+    needed = sum(p.numel() for p in model.parameters()) * _BYTES_PER_PARAMETER
+    if needed > memory_bytes():
+        n = sum(p.numel() for p in model.parameters())
+        raise ConfigError(f"model: {n:,} parameters need {needed / 2**30:,.0f} GiB for weights, gradients and Adam's "
+                          f"moments, more than this machine's {memory_bytes() / 2**30:,.0f} GiB; choose smaller "
+                          "sizes (model.*)")
 
 
 def build_callbacks(cfg: DictConfig, run_dir: Path, saved_config: dict) -> list[Callback]:

@@ -15,8 +15,10 @@ import pytorch_lightning as pl
 import torch
 from lightning_fabric.plugins.io import TorchCheckpointIO
 from pytorch_lightning.callbacks import Checkpoint, ModelCheckpoint
+from pytorch_lightning.utilities import rank_zero_warn
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from genlab.core.compat import stop_after_this_batch
 from genlab.core.errors import CheckpointError, DivergenceError
 from genlab.core.saved import KEY
 from genlab.core.steps import logging_step
@@ -117,23 +119,39 @@ def _set_rng_states(states: dict) -> None:
 
 
 class RandomState(pl.Callback):
-    """Keeps the process-wide random generators (Python, NumPy, torch, CUDA) in every checkpoint and restores them
-    just before the first training batch after a resume, so dropout, sampled noise and reparametrization draws
-    continue the stream a straight run would have used (Lightning saves none of them). Exact for one process."""
+    """Keeps every rank's process-wide random generators (Python, NumPy, torch, CUDA) in every checkpoint and
+    restores them just before the first training batch after a resume, so dropout, sampled noise and
+    reparametrization draws continue the stream a straight run would have used (Lightning saves none of them).
+
+    Lightning writes rank 0's checkpoint only, so the ranks' states are gathered into it (every rank builds the
+    checkpoint, ``Trainer.save_checkpoint`` being called on all of them) as a list indexed by rank."""
 
     def __init__(self):
-        self._pending: dict | None = None
+        self._trainer: pl.Trainer | None = None
+        self._pending: list[dict] | None = None
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        self._trainer = trainer
 
     def state_dict(self) -> dict:
-        return {"rng": _rng_states()}
+        states = _rng_states()
+        if self._trainer is not None and self._trainer.world_size > 1:
+            gathered: list = [None] * self._trainer.world_size
+            torch.distributed.all_gather_object(gathered, states)
+            return {"rng": gathered}
+        return {"rng": [states]}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self._pending = state_dict["rng"]
+        rng = state_dict["rng"]
+        self._pending = rng if isinstance(rng, list) else [rng]  # one dict: a checkpoint of an earlier genlab
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        # only rank 0's states are in the file: under DDP every rank keeps its own (rank-offset) stream instead
-        if self._pending is not None and trainer.world_size == 1:
-            _set_rng_states(self._pending)
+        if self._pending is not None:
+            if len(self._pending) == trainer.world_size:
+                _set_rng_states(self._pending[trainer.global_rank])
+            else:  # another number of ranks: no rank's stream continues; each keeps its freshly seeded one
+                rank_zero_warn(f"the checkpoint holds the random streams of {len(self._pending)} process(es), this "
+                               f"run has {trainer.world_size}: training goes on, but not as the stopped run would")
         self._pending = None
 
 
@@ -168,10 +186,17 @@ class LatestCheckpoint(Checkpoint):
 
     Lightning's ``ModelCheckpoint(save_last=True)`` writes ``last`` only together with a top-k file and takes one
     trigger (steps, time or epochs); ``OnExceptionCheckpoint`` would also save after a divergence. This callback
-    keeps "latest" apart from "best" (``ModelCheckpoint`` still picks that). SLURM's requeue signal (SIGUSR1) and
-    submitit's preemption/timeout warning (SIGUSR2) are turned into SIGTERM, so Lightning's signal connector stops
-    every rank after the current batch. Submitit's own SIGUSR2 handler would requeue at once, mid-batch: a submitit
-    job (``genlab.runner.multirun.TrainJob``) calls it after this save; Lightning puts it back when fit ends.
+    keeps "latest" apart from "best" (``ModelCheckpoint`` still picks that).
+
+    Stopping signals (SIGTERM; SLURM's requeue signal SIGUSR1; submitit's preemption/timeout warning SIGUSR2) are
+    only noted by the handler; after each batch the
+    ranks agree whether any was signalled and then all stop at that batch, through Lightning's SIGTERM path.
+    Lightning's own SIGTERM handler is replaced because it runs a collective inside the handler and lets each rank
+    stop at the batch it happens to be on (Lightning #20806): under DDP the ranks could hang or save different
+    batches, and a resume could not be exact.
+
+    Submitit's own SIGUSR2 handler would requeue at once, mid-batch: a submitit job
+    (``genlab.runner.multirun.TrainJob``) calls it after this save; Lightning puts it back when fit ends.
     """
 
     def __init__(self, dirpath: Path, every_n_steps: int = 0, every_minutes: float = 0.0):
@@ -182,6 +207,11 @@ class LatestCheckpoint(Checkpoint):
 
     def on_train_start(self, trainer, pl_module) -> None:
         self._last_save = time.monotonic()
+
+        def note(signum, frame):
+            self.signum = self.signum or signum
+
+        signal.signal(signal.SIGTERM, note)  # Lightning restores the handlers it found when fit ends
         if hasattr(signal, "SIGUSR1"):
             previous = signal.getsignal(signal.SIGUSR1)
 
@@ -189,16 +219,20 @@ class LatestCheckpoint(Checkpoint):
                 self.signum = signum
                 if callable(previous):  # Lightning's SLURM handler: save its own checkpoint, requeue the job
                     previous(signum, frame)
-                signal.raise_signal(signal.SIGTERM)
 
             signal.signal(signal.SIGUSR1, requeue)
             signal.signal(signal.SIGUSR2, self._stop)
 
     def _stop(self, signum, frame) -> None:
-        self.signum = signum
-        signal.raise_signal(signal.SIGTERM)
+        self.signum = self.signum or signum
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        stop = self.signum is not None
+        if trainer.world_size > 1:
+            stop = trainer.strategy.reduce_boolean_decision(stop, all=False)
+        if stop:
+            stop_after_this_batch(trainer)  # every rank, after this same batch; on_exception saves
+            return
         if batch_idx + 1 >= trainer.num_training_batches:
             return  # the epoch-end save follows, after this epoch's validation
         batches = trainer.fit_loop.epoch_loop.batch_progress.total.ready

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 
-from genlab.core.errors import CheckpointError
+from genlab.core.errors import CheckpointError, ConfigError
 from genlab.core.saved import read_checkpoint_config
 from genlab.runner.build import build_datamodule, build_model
 from genlab.runner.checkpoints import run_dir_of
@@ -20,6 +20,21 @@ from genlab.runner.tracking import finish_run, make_loggers
 # Trainer keys that still mean something when only testing
 _EVAL_TRAINER_KEYS = ("accelerator", "devices", "num_nodes", "strategy", "precision", "limit_test_batches",
                       "enable_progress_bar", "deterministic")
+
+
+# what an evaluation reads from the command line; the model, the data it was trained on and its seed come from the
+# checkpoint (a changed model key would not fit its weights), and training keys mean nothing here
+_EVAL_KEYS = ("eval.", "logger.", "data.root=", "data.num_workers=", "data.batch_size=", "data.test_batch_size=",
+              *(f"trainer.{k}=" for k in _EVAL_TRAINER_KEYS))
+
+
+def refuse_unused(overrides: list[str]) -> None:
+    """Refuse keys an evaluation would ignore or could not apply, before anything is read or written."""
+    unused = [a for a in overrides if not a.startswith(_EVAL_KEYS)]
+    if unused:
+        raise ConfigError(f"evaluate does not use {' '.join(unused)}: the model, data and seed come from the "
+                          "checkpoint; it takes eval.*, logger.*, data.root, data.num_workers, data.batch_size, "
+                          f"data.test_batch_size and trainer.{{{','.join(_EVAL_TRAINER_KEYS)}}}")
 
 
 def training_wandb_mode(run_dir: Path) -> str:
@@ -34,6 +49,7 @@ def training_wandb_mode(run_dir: Path) -> str:
 def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, float]:
     """Test metrics of ``ckpt``, written to ``metrics.json`` in the checkpoint's run folder, to a new version of
     its local CSV copy, and into the same W&B run (resumed by its id, offline when training was)."""
+    refuse_unused(overrides or [])
     cfg = compose_from_saved(read_checkpoint_config(ckpt), overrides or [])
     quiet()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)

@@ -16,6 +16,7 @@ from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
 from genlab.core.errors import GenlabError
+from genlab.runner.config.load import to_saved
 from genlab.runner.sync import CSV_DIR, STEP_KEY, record_live
 
 # Seconds wandb.init may spend reaching the server before `auto` gives up and logs offline (wandb's own
@@ -150,12 +151,13 @@ def _wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, mod
     through ``scripts/sync.py`` (genlab.runner.sync), as ``logger.log_model`` asks."""
     run = None
     if rank_zero_only.rank == 0:
+        shown = to_saved(cfg)["logger"]  # ${oc.env:...} values (secrets) reach W&B's fields as the reference too
         run = wandb.init(
-            project=cfg.logger.project, entity=cfg.logger.entity, group=cfg.logger.group or cfg.experiment,
+            project=cfg.logger.project, entity=cfg.logger.entity, group=shown["group"] or cfg.experiment,
             # an evaluation continues its run: no job type, so the run keeps "train"
             job_type=job_type if job_type != "evaluate" else None,
-            name=cfg.logger.name or f"{cfg.experiment}/{run_dir.name}", tags=list(cfg.logger.tags),
-            notes=cfg.logger.notes, dir=str(run_dir), id=run_id, resume="allow", mode=mode,
+            name=shown["name"] or f"{cfg.experiment}/{run_dir.name}", tags=list(shown["tags"]),
+            notes=shown["notes"], dir=str(run_dir), id=run_id, resume="allow", mode=mode,
             # each sweep parameter once, under the sweep file's name (wandb.init adds it from the agent's file)
             config=without_keys(config, sweep_parameters()))
         run.define_metric(STEP_KEY)  # what Lightning does for a run it starts itself

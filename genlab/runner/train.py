@@ -157,7 +157,8 @@ def train(cfg: DictConfig) -> TrainResult:
 
 
 def _fit_and_test(cfg, run_dir, loggers, config, model, datamodule, ckpt) -> pl.Trainer:
-    callbacks = build_callbacks(cfg, run_dir, config) + progress_callbacks(cfg.trainer.enable_progress_bar)
+    callbacks = build_callbacks(cfg, run_dir, config) + progress_callbacks(cfg.trainer.enable_progress_bar,
+                                                                           cfg.console.heartbeat_minutes)
     trainer = build_trainer(cfg, run_dir, loggers, callbacks, model)
     start_wandb_run(loggers, cfg, run_dir)  # the id W&B gave the run goes to wandb_id.txt
     rank_zero_info(f"genlab: run folder {run_dir}")
@@ -168,6 +169,8 @@ def _fit_and_test(cfg, run_dir, loggers, config, model, datamodule, ckpt) -> pl.
     except SIGTERMException:
         latest = next(c for c in trainer.callbacks if isinstance(c, LatestCheckpoint))
         signum = latest.signum or signal.SIGTERM
+        if trainer.global_rank != 0:  # the ranks share one stderr: rank 0 says it once
+            raise SystemExit(128 + signum) from None
         raise RunInterrupted(f"stopped by {signal.Signals(signum).name} at epoch {trainer.current_epoch}, batch "
                              f"{trainer.fit_loop.epoch_loop.batch_progress.total.completed}; saved {latest.path}; "
                              f"resume with: scripts/train.py ckpt=auto run_dir={run_dir}", signum) from None

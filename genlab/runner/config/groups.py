@@ -1,4 +1,5 @@
-"""Schemas of the config groups that only the runner reads (trainer, logger, checkpoint), and the group table.
+"""Schemas of the config groups that only the runner reads (trainer, logger, checkpoint, console), and the group
+table.
 
 The schemas that models, datamodules, metrics and callbacks read are on the floor (``genlab.core.schema``).
 """
@@ -103,6 +104,17 @@ class CheckpointConfig:
               "must be a finite number >= 0 (0: off)")
 
 
+@dataclass
+class ConsoleConfig:
+    """What a run prints off a terminal (log files, pipes, SLURM's .out), where no progress bar shows."""
+
+    heartbeat_minutes: float = 5.0  # a progress line (batch, speed, epoch ETA, training terms) this often; 0: off
+
+    def __post_init__(self) -> None:
+        check(math.isfinite(self.heartbeat_minutes) and self.heartbeat_minutes >= 0, "heartbeat_minutes",
+              self.heartbeat_minutes, "must be a finite number >= 0 (0: off)")
+
+
 # Groups whose schema is fixed; "data" and "model" take the schema of the registered class they name.
 FIXED_GROUPS: dict[str, type] = {
     "trainer": TrainerConfig,
@@ -110,12 +122,13 @@ FIXED_GROUPS: dict[str, type] = {
     "callbacks": CallbacksConfig,
     "eval": EvalConfig,
     "checkpoint": CheckpointConfig,
+    "console": ConsoleConfig,
 }
 OPEN_GROUPS = {"data": "data", "model": "model"}  # group -> registry kind
 OPEN_MAPPINGS = {"callbacks": ("options",)}  # mappings whose keys are names, checked by make_callbacks
 GROUPS = ("data", "model", *FIXED_GROUPS)
 DEFAULT_CHOICES = {"trainer": "default", "logger": "wandb", "callbacks": "default", "eval": "default",
-                   "checkpoint": "default"}
+                   "checkpoint": "default", "console": "default"}
 TOP_LEVEL = {"experiment": str, "seed": int, "run_dir": str, "ckpt": str, "max_batches": int}
 # max_batches: training batches before the run stops (-1: no limit), whatever the model's optimizer steps per
 # batch; trainer.max_steps is Lightning's own count of optimizer steps.

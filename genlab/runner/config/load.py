@@ -143,6 +143,13 @@ def _build_group(group: str, layers: list[dict], dotlist: list[str]) -> DictConf
             node = OmegaConf.merge(node, _parse_dotlist(node, [d.partition(".")[2] for d in dotlist]))
     except OmegaConfBaseException as e:
         raise _explain(e, group, node) from None
+    except yaml.YAMLError as e:  # a value OmegaConf hands to YAML and YAML cannot read
+        raise ConfigError(f"{group}: {' '.join(dotlist)}: not valid YAML ({str(e).splitlines()[0]}); quote "
+                          "values that hold YAML's special characters") from None
+    except TypeError:  # OmegaConf's own error for a list where a mapping goes, or the reverse
+        given = " ".join(dotlist) or f"configs/{group}/*.yaml or the experiment file"
+        raise ConfigError(f"{group}: a list where a mapping goes, or a mapping where a list goes, in {given}; "
+                          "see --help for each key's kind") from None
     return node
 
 
