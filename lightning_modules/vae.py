@@ -19,6 +19,7 @@ from lightning_modules.nets.encoder_decoder import ARCHITECTURES, build_encoder_
 from lightning_modules.nets.mlp import ACTIVATIONS
 from lightning_modules.vae_losses import (
     bernoulli_log_likelihood,
+    bits_per_dim,
     gaussian_kl,
     gaussian_log_likelihood,
     kl_weight,
@@ -150,9 +151,12 @@ class VAE(GenerativeModule):
                                                  self.eval_cfg.iw_chunk)
         kl = gaussian_kl(mu, logvar)
         self.active_units.update(mu)
+        bpd = bits_per_dim(-log_px, math.prod(x.shape[1:]), self.data_info.value_range,
+                           discrete=self.cfg.likelihood == "bernoulli")
         # -ELBO from the same k samples: analytic KL plus a k-sample mean of the reconstruction term
         self.log_terms("test", {"neg_elbo": (kl - mean_log_lik).mean(), "nll_iw": -log_px.mean(),
-                                "recon": -mean_log_lik.mean(), "kl": kl.mean()}, batch_size=len(x))
+                                "recon": -mean_log_lik.mean(), "kl": kl.mean(), "bpd": bpd.mean()},
+                       batch_size=len(x))
 
     def on_test_epoch_end(self) -> None:
         # inside sync_context the states are summed over every DDP rank, so each rank logs the same whole-test-set
