@@ -140,11 +140,12 @@ class ImagesDataModule(pl.LightningDataModule):
     def image_paths(self) -> list[Path]:
         """Every image of the folder, or of the chosen domain's folders."""
         base, domain = self.folder, self.cfg.domain
+        if not base.is_dir():
+            holding = "images" if domain is None else "trainA/ testA/ ... or photo_jpg/ monet_jpg/"
+            raise DataError(f"data folder {base} does not exist; set data.root=PATH or GENLAB_DATA_DIR (and "
+                            f"data.path) so that it holds {holding}")
         if domain is None:
             return list_images(base)
-        if not base.is_dir():
-            raise DataError(f"data folder {base} does not exist; set data.root=PATH or GENLAB_DATA_DIR (and "
-                            "data.path) so that it holds trainA/ testA/ ... or photo_jpg/ monet_jpg/")
         cyclegan = [base / f"{split}{domain}" for split in ("train", "test") if (base / f"{split}{domain}").is_dir()]
         if cyclegan:
             return sorted(p for folder in cyclegan for p in list_images(folder))
