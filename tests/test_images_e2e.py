@@ -16,7 +16,8 @@ from tests.helpers import assert_identical_weights, fresh_machine, run_script, t
 
 pytestmark = pytest.mark.slow
 
-TINY = ["trainer.limit_train_batches=2", "trainer.max_epochs=1", "data.batch_size=8", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
+TINY = ["trainer.limit_train_batches=2", "trainer.max_epochs=1", "data.batch_size=8", "trainer.limit_val_batches=1",
+        "trainer.limit_test_batches=1",
         "trainer.num_sanity_val_steps=0", "trainer.enable_progress_bar=false", "trainer.accelerator=cpu",
         "trainer.devices=1", "eval.num_samples=16", "eval.iw_samples=2"]
 EXPERIMENTS = {
