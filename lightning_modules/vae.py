@@ -26,6 +26,11 @@ from lightning_modules.vae_losses import (
     reparameterize,
 )
 
+# Colour (any non-binary pixels) takes the Gaussian, with one learned standard deviation by default: a true density
+# on pixels in either range, whose learned std balances reconstruction against KL by itself (a fixed std is a
+# hidden KL weight). Bernoulli is a likelihood only of binary pixels; the continuous Bernoulli (Loaiza-Ganem &
+# Cunningham 2019) is one on [0, 1], but its mean is not its parameter and its density piles up at 0 and 1, so its
+# samples need a correction and its numbers are not comparable with the Gaussian's; it is not offered.
 LIKELIHOODS = ("bernoulli", "gaussian")
 NUM_FIXED_NOISE = 64  # prior draws behind the sample grid (8 x 8) and the interpolations
 

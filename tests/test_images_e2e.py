@@ -5,6 +5,9 @@ checkpoints they write; gan_monet under two-process DDP."""
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +15,7 @@ import torch
 from PIL import Image
 
 import genlab
-from tests.helpers import assert_identical_weights, fresh_machine, run_script, train
+from tests.helpers import REPO, assert_identical_weights, fresh_machine, run_script, train
 
 pytestmark = pytest.mark.slow
 
@@ -110,3 +113,17 @@ def test_gan_monet_under_two_process_ddp(tmp_path, data_dir):
     assert {"val/fid", "test/fid", "test/kid", "test/mifid"} <= set(logged)
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["loops"]["fit_loop"][
         "epoch_loop.state_dict"]["_batches_that_stepped"] == 2
+
+
+def test_gan_monet_benchmark_runs_in_tiny_mode(tmp_path, data_dir):
+    done = subprocess.run([sys.executable, "benchmarks/gan_monet.py", "--tiny", "--eval-at", "0.02", "0.04",
+                           "--num-samples", "16", "--out", str(tmp_path / "out"), "--grids", str(tmp_path / "grids")],
+                          cwd=REPO, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "TINY MODE" in done.stdout
+    rows = [line for line in done.stdout.splitlines() if line.startswith(("| on ", "| off "))]
+    assert len(rows) == 2 and all(line.count("|") == 5 for line in rows), done.stdout[-2000:]
+    for name in ("diffaugment", "plain"):
+        with Image.open(tmp_path / "grids" / f"gan_monet_{name}.png") as grid:
+            assert grid.mode == "RGB"

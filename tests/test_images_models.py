@@ -136,3 +136,14 @@ def test_image_sample_metrics_of_identical_sets_are_zero_and_of_shifted_sets_pos
 def test_gan_on_mnist_still_asks_for_the_classifier():
     gan = GAN(GANConfig(ngf=8, ndf=8), DataInfo((1, 32, 32), (-1.0, 1.0), num_classes=10), EvalConfig())
     assert gan.needs_classifier
+
+
+def test_a_plain_folder_needs_only_data_images_root_and_size(data_dir):
+    """The issue's promise: ``data=images data.root=PATH data.image_size=64`` on a DCGAN experiment."""
+    cfg = compose(["experiment=gan_mnist", "data=images", f"data.root={data_dir / 'monet2photo' / 'testB'}",
+                   "data.image_size=64"])
+    datamodule = build_datamodule(cfg)
+    model = build_model(cfg, datamodule)
+    datamodule.setup("fit")
+    assert len(datamodule.train_set) + len(datamodule.val_set) + len(datamodule.test_set) == 30
+    assert model.data_info.image_shape == (3, 64, 64) and model.sample(2).shape == (2, 3, 64, 64)
