@@ -95,3 +95,18 @@ def test_policy_parsing():
     assert parse_policy("color, cutout") == ("color", "cutout")
     with pytest.raises(ValueError, match="unknown DiffAugment policy 'rotate'"):
         parse_policy("color,rotate")
+
+
+def test_the_gan_shows_d_augmented_images_and_none_without_a_policy():
+    from genlab.core.data import DataInfo
+    from lightning_modules.gan import GAN, GANConfig
+
+    info = DataInfo((3, 32, 32), (-1.0, 1.0))
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    gan = GAN(GANConfig(ngf=4, ndf=4, diffaugment="color,translation,cutout"), info).eval()
+    torch.manual_seed(5)
+    seen = gan.discriminate(x)
+    torch.manual_seed(5)
+    assert torch.equal(seen, gan.discriminator(diff_augment(x, ("color", "translation", "cutout"))))
+    plain = GAN(GANConfig(ngf=4, ndf=4), info).eval()
+    assert torch.equal(plain.discriminate(x), plain.discriminator(x))
