@@ -9,7 +9,7 @@ from PIL import Image, UnidentifiedImageError
 
 from genlab.core.errors import DataError
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
 
 def list_images(folder: Path, what: str = "image folder") -> list[Path]:
@@ -58,6 +58,13 @@ def load_rgb(path: Path) -> Image.Image:
         raise _read_error(path, e) from None
 
 
+def load_image(path: Path, channels: int = 3) -> Image.Image:
+    """The decoded image as 8-bit RGB (``channels=3``) or grey (``channels=1``: from RGB by ITU-R 601-2 luma, so
+    16-bit, palette and alpha images are handled once, in ``load_rgb``)."""
+    image = load_rgb(path)
+    return image if channels == 3 else image.convert("L")
+
+
 def unreadable(paths: list[Path]) -> dict[Path, DataError]:
     """The files among ``paths`` that do not decode completely, with the error each would raise (checked at
     reduced JPEG scale, which still reads the whole file, so scanning a data set takes seconds)."""
@@ -70,3 +77,15 @@ def unreadable(paths: list[Path]) -> dict[Path, DataError]:
         except _DECODE_ERRORS as e:
             bad[path] = _read_error(path, e)
     return bad
+
+
+def drop_unreadable(paths: list[Path], skip: bool, warn) -> list[Path]:
+    """``paths`` without the files that do not decode. Unless ``skip``, the first unreadable file (by name) stops
+    the run with its DataError; with ``skip`` they are left out and ``warn`` gets one line naming them all."""
+    bad = unreadable(paths)
+    if not bad:
+        return paths
+    if not skip:
+        raise bad[min(bad)]
+    warn(f"skipping {len(bad)} unreadable image(s): {', '.join(str(p) for p in sorted(bad))}")
+    return [p for p in paths if p not in bad]

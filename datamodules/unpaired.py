@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
 from datamodules.base import loader_options, train_loader
-from datamodules.image_files import list_images, load_rgb, unreadable
+from datamodules.image_files import drop_unreadable, list_images, load_rgb
 from genlab.core.data import DataInfo, resolve_root
 from genlab.core.errors import DataError
 from genlab.core.schema import DataConfig, check, check_choice
@@ -148,13 +148,9 @@ class UnpairedDataModule(pl.LightningDataModule):
         return sorted(paths[i] for i in order[n_test:]), sorted(paths[i] for i in order[:n_test])
 
     def _drop_unreadable(self, files: dict[str, tuple[list[Path], list[Path]]]):
-        bad = unreadable([p for pair in files.values() for paths in pair for p in paths])
-        if not bad:
-            return files
-        if not self.cfg.skip_bad_images:
-            raise bad[min(bad)]
-        rank_zero_warn(f"skipping {len(bad)} unreadable image(s): {', '.join(str(p) for p in sorted(bad))}")
-        kept = {split: tuple([p for p in paths if p not in bad] for paths in pair) for split, pair in files.items()}
+        every = [p for pair in files.values() for paths in pair for p in paths]
+        readable = set(drop_unreadable(every, self.cfg.skip_bad_images, rank_zero_warn))
+        kept = {split: tuple([p for p in paths if p in readable] for paths in pair) for split, pair in files.items()}
         for split, pair in kept.items():
             for side, paths in zip("AB", pair, strict=True):
                 if not paths:

@@ -16,8 +16,12 @@ count. Everything genlab users set or read counts batches instead:
   not ``global_step``) and the pictures' step (``genlab.core.steps.logging_step``) count batches already;
 - ``trainer.global_step`` and the checkpoint's ``global_step`` stay optimizer steps (what Lightning resumes from).
 
-Validation and test score samples with ``genlab.metrics``: FID (and at test KID, the real-vs-real floor)
-in the feature space of an MNIST classifier, inception score, class coverage and class KL to uniform.
+Validation and test score samples with ``genlab.metrics``. On MNIST (data with 10 classes): FID (and at test KID,
+the real-vs-real floor) in the feature space of an MNIST classifier, inception score, class coverage and class KL
+to uniform. On other images: FID and KID (at test also MiFID and the floor's FID/KID) with Inception features
+when installed, else pixel features with a one-line note (``natural_image_features``).
+``model.diffaugment`` (DiffAugment, ``lightning_modules.diffaugment``) transforms the real and generated images D
+sees in both players' steps.
 Validation compares as many samples as validation images, from the same noise every epoch; ``val/fid`` picks
 the best checkpoint. Test uses ``eval.num_samples`` samples against the test split, and as many training
 images against it for ``test/fid_floor``.
@@ -29,17 +33,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
+from pytorch_lightning.utilities import rank_zero_warn
 from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, Subset
 
 from genlab.core.data import DataInfo
 from genlab.core.errors import ConfigError
 from genlab.core.schema import EvalConfig, ModelConfig, check, check_choice
+from genlab.metrics.distribution_metrics import ImageSampleMetrics
+from genlab.metrics.image_features import build_feature_extractor, natural_image_features
 from genlab.metrics.sample_metrics import SampleMetrics
 from lightning_modules.base import GenerativeModule
+from lightning_modules.diffaugment import diff_augment, parse_policy
 from lightning_modules.gan_losses import GAN_LOSSES, discriminator_loss, discriminator_probability, generator_loss
 from lightning_modules.nets.dcgan import DCGANDiscriminator, DCGANGenerator
-from lightning_modules.nets.mlp import MLPEncoder
+from lightning_modules.nets.mlp import MLPEncoder, check_mlp_size
 from lightning_modules.nets.mlp_gan import MLPGenerator
 
 ARCHITECTURES = ("dcgan", "mlp")
@@ -104,6 +112,7 @@ class GANConfig(ModelConfig):
     g_hidden: list[int] = field(default_factory=lambda: [128, 256, 512, 1024])  # mlp
     d_hidden: list[int] = field(default_factory=lambda: [512, 256])  # mlp
     fixed_noise_size: int = 64  # the fixed noise batch behind the sample grids (a checkpointed buffer)
+    diffaugment: str = ""  # DiffAugment policies before D, e.g. "color,translation,cutout"; "" (or none): off
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -120,12 +129,17 @@ class GANConfig(ModelConfig):
               "must be one or more layer sizes >= 1")
         check(len(self.d_hidden) >= 1 and all(h >= 1 for h in self.d_hidden), "d_hidden", self.d_hidden,
               "must be one or more layer sizes >= 1")
+        try:
+            parse_policy(self.diffaugment)
+        except ValueError as e:
+            check(False, "diffaugment", self.diffaugment, str(e))
         check(self.fixed_noise_size >= 2, "fixed_noise_size", self.fixed_noise_size,
               "must be >= 2 (the latent interpolation walks between pairs)")
 
 
 def build_gan_nets(cfg: GANConfig, image_shape: tuple[int, int, int]):
     if cfg.arch == "mlp":
+        check_mlp_size(image_shape)
         return (MLPGenerator(cfg.latent_dim, image_shape, cfg.g_hidden),
                 torch.nn.Sequential(MLPEncoder(image_shape, cfg.d_hidden, 1, activation="leaky_relu"),
                                     torch.nn.Flatten(0)))
@@ -133,7 +147,7 @@ def build_gan_nets(cfg: GANConfig, image_shape: tuple[int, int, int]):
         return (DCGANGenerator(cfg.latent_dim, image_shape, cfg.ngf),
                 DCGANDiscriminator(image_shape, cfg.ndf, spectral_norm=cfg.spectral_norm))
     except ValueError as e:
-        raise ConfigError(f"model.arch=dcgan: {e}; use data.image_size=28 or 32, or model.arch=mlp") from None
+        raise ConfigError(f"model.arch=dcgan: {e}; set data.image_size to one of them") from None
 
 
 def _chunks(total: int, size: int) -> Iterator[int]:
@@ -145,11 +159,15 @@ class GAN(GenerativeModule):
     Config = GANConfig
     validation_metrics = ("val/fid", "val/classifier_is", "val/class_coverage", "val/class_kl")
     ddp_find_unused_parameters = True  # G's backward leaves D without gradients and vice versa
-    needs_classifier = True  # genlab.runner.prepare hands over the MNIST classifier (set_classifier) before fit/test
 
     def __init__(self, cfg: GANConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__(cfg, data_info, eval_cfg)
         self.automatic_optimization = False
+        # MNIST (labelled digits) is scored with the MNIST classifier; any other images with natural-image features
+        self.digits = data_info.num_classes == 10
+        if not self.digits:
+            natural_image_features(self.eval_cfg.features)  # refuses eval.features=classifier before any write
+        self.augment_policy = parse_policy(cfg.diffaugment)
         self.generator, self.discriminator = build_gan_nets(cfg, data_info.image_shape)
         # The average of G as a submodule: it is in every checkpoint's state_dict, resumes with it, and evaluation
         # of a checkpoint samples from it. Not Lightning's EMAWeightAveraging: that averages the whole module (D
@@ -164,6 +182,11 @@ class GAN(GenerativeModule):
         # a buffer, so grids show the same z across epochs and resumes (drawn from the seeded global RNG)
         self.register_buffer("fixed_noise", torch.randn(cfg.fixed_noise_size, cfg.latent_dim))
         self._metrics: dict[str, SampleMetrics] = {}
+
+    @property
+    def needs_classifier(self) -> bool:
+        """Whether ``genlab.runner.prepare`` hands over the MNIST classifier (``set_classifier``) before fit/test."""
+        return self.digits
 
     @property
     def optimizer_steps_per_batch(self) -> int:
@@ -195,6 +218,12 @@ class GAN(GenerativeModule):
             self._ema_statistics_fresh = True
         return self.output_activation(net(z))
 
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        """D's logits for training images, real or generated, through the DiffAugment policy when one is set."""
+        if self.augment_policy:
+            x = diff_augment(x, self.augment_policy, self.data_info.value_range)
+        return self.discriminator(x)
+
     def _fake(self, n: int) -> torch.Tensor:
         """Training's generated batch: always the trained G (the average only follows it)."""
         return self.output_activation(self.generator(self.sample_noise(n)))
@@ -218,7 +247,7 @@ class GAN(GenerativeModule):
         opt_g, opt_d = self.optimizers()
         kind = self.cfg.loss
         with self.toggled_optimizer(opt_g):
-            g_loss = generator_loss(self.discriminator(self._fake(len(x))), kind)
+            g_loss = generator_loss(self.discriminate(self._fake(len(x))), kind)
             self.manual_backward(g_loss)
             opt_g.step()
             opt_g.zero_grad(set_to_none=True)
@@ -228,7 +257,7 @@ class GAN(GenerativeModule):
         for _ in range(self.cfg.d_steps):
             with self.toggled_optimizer(opt_d):
                 fake = self._fake(len(x)).detach()
-                real_logits, fake_logits = self.discriminator(x), self.discriminator(fake)
+                real_logits, fake_logits = self.discriminate(x), self.discriminate(fake)
                 d_loss = discriminator_loss(real_logits, fake_logits, kind)
                 self.manual_backward(d_loss)
                 opt_d.step()
@@ -260,22 +289,34 @@ class GAN(GenerativeModule):
         # kept out of the module's children: it is not one of the GAN's weights and stays out of its checkpoints
         self.__dict__["_classifier"] = classifier
 
-    def _sample_metrics(self, stage: str) -> SampleMetrics:
-        """Built on first use per stage, around the classifier that ``genlab.runner.prepare`` handed over."""
+    def _sample_metrics(self, stage: str) -> SampleMetrics | ImageSampleMetrics:
+        """Built on first use per stage: around the MNIST classifier ``genlab.runner.prepare`` handed over, or
+        for other images around ``natural_image_features``' extractor."""
         if stage not in self._metrics:
-            classifier = self.__dict__.get("_classifier")
-            if classifier is None:
-                raise RuntimeError("the GAN's sample metrics need the MNIST classifier: call "
-                                   "genlab.runner.prepare.prepare(cfg, model) before fit/test")
-            test = stage == "test"
-            features = "classifier" if self.eval_cfg.features == "auto" else self.eval_cfg.features
-            self._metrics[stage] = SampleMetrics(classifier, self.data_info.value_range, features, kid=test,
-                                                 floor=test, kid_subset_size=self.eval_cfg.kid_subset_size,
-                                                 kid_subsets=self.eval_cfg.kid_subsets,
-                                                 inception_weights=self.eval_cfg.inception_weights)
+            self._metrics[stage] = self._digit_metrics(stage) if self.digits else self._image_metrics(stage)
         metrics = self._metrics[stage].to(self.device)
         metrics.reset()
         return metrics
+
+    def _digit_metrics(self, stage: str) -> SampleMetrics:
+        classifier = self.__dict__.get("_classifier")
+        if classifier is None:
+            raise RuntimeError("the GAN's sample metrics need the MNIST classifier: call "
+                               "genlab.runner.prepare.prepare(cfg, model) before fit/test")
+        test, e = stage == "test", self.eval_cfg
+        features = "classifier" if e.features == "auto" else e.features
+        return SampleMetrics(classifier, self.data_info.value_range, features, kid=test, floor=test,
+                             kid_subset_size=e.kid_subset_size, kid_subsets=e.kid_subsets,
+                             inception_weights=e.inception_weights)
+
+    def _image_metrics(self, stage: str) -> ImageSampleMetrics:
+        e = self.eval_cfg
+        kind, note = natural_image_features(e.features)
+        if note and not any(isinstance(m, ImageSampleMetrics) for m in self._metrics.values()):
+            rank_zero_warn(note)  # once per model
+        extractor = build_feature_extractor(kind, e.inception_weights, self.data_info.value_range)
+        test = stage == "test"
+        return ImageSampleMetrics(extractor, e.kid_subsets, e.kid_subset_size, mifid=test, floor=test)
 
     def _rank_generator(self, seed: int) -> torch.Generator:
         return torch.Generator().manual_seed(seed + self.global_rank)

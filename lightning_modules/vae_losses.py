@@ -58,3 +58,14 @@ def kl_weight(step: int, beta: float, warmup_steps: int) -> float:
     if warmup_steps <= 0:
         return beta
     return beta * min(1.0, step / warmup_steps)
+
+
+def bits_per_dim(nll: torch.Tensor, num_dims: int, value_range: tuple[float, float], discrete: bool) -> torch.Tensor:
+    """Negative log-likelihoods in nats per image -> bits per dimension of the 8-bit image.
+
+    A discrete likelihood (Bernoulli on binary pixels) gives probabilities: nll / (D ln 2). A density on pixels in
+    [lo, hi] is turned into probabilities of the 256 levels of each value, each (hi - lo) / 256 wide (the
+    dequantisation view of Theis et al. 2016): -log P = nll + D log(256 / (hi - lo)), then / (D ln 2)."""
+    lo, hi = value_range
+    offset = 0.0 if discrete else num_dims * math.log(256 / (hi - lo))
+    return (nll + offset) / (num_dims * math.log(2))

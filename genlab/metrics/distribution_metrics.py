@@ -34,6 +34,10 @@ class DistributionMetrics(nn.Module):
         self.fid = FrechetInceptionDistance(feature=identity)
         self.mifid = MemorizationInformedFrechetInceptionDistance(feature=identity) if mifid else None
 
+    def reset(self) -> None:
+        for metric in filter(None, (self.kid, self.fid, self.mifid)):
+            metric.reset()
+
     def update(self, real: torch.Tensor, fake: torch.Tensor) -> None:
         for metric in filter(None, (self.kid, self.fid, self.mifid)):
             if len(real):
@@ -53,4 +57,58 @@ class DistributionMetrics(nn.Module):
         out = {"kid": kid, "kid_std": kid_std, "fid": self.fid.compute()}
         if self.mifid is not None:
             out["mifid"] = self.mifid.compute()
+        return out
+
+
+class ImageSampleMetrics:
+    """Generated images against real ones of any image data, in one extractor's feature space: the interface of
+    ``SampleMetrics`` (``update_real``/``update_fake``/``update_floor``, ``compute``) without its MNIST class
+    statistics. ``compute`` -> fid, kid, kid_std, with ``mifid`` mifid, and with ``floor`` fid_floor and
+    kid_floor: the same distances between the real images and other real ones (the training split), the number
+    a generator's score is read against. Each batch passes the extractor once and feeds every metric.
+    A plain object, so a LightningModule holding it keeps the extractor out of its checkpoints."""
+
+    def __init__(self, extractor: nn.Module, kid_subsets: int = 100, kid_subset_size: int = 1000,
+                 mifid: bool = False, floor: bool = False):
+        self.extractor = extractor.eval()
+        n = extractor.num_features
+        self.samples = DistributionMetrics(n, kid_subsets, kid_subset_size, mifid=mifid)
+        self.floor = DistributionMetrics(n, kid_subsets, kid_subset_size) if floor else None
+
+    def _parts(self) -> list[nn.Module]:
+        return [m for m in (self.extractor, self.samples, self.floor) if m is not None]
+
+    def to(self, device: torch.device) -> ImageSampleMetrics:
+        for module in self._parts():
+            module.to(device)
+        return self
+
+    def reset(self) -> None:
+        for metrics in filter(None, (self.samples, self.floor)):
+            metrics.reset()
+
+    def _none(self, features: torch.Tensor) -> torch.Tensor:
+        return features[:0]
+
+    @torch.no_grad()
+    def update_real(self, x: torch.Tensor) -> None:
+        features = self.extractor(x)
+        for metrics in filter(None, (self.samples, self.floor)):
+            metrics.update(real=features, fake=self._none(features))
+
+    @torch.no_grad()
+    def update_fake(self, x: torch.Tensor) -> None:
+        features = self.extractor(x)
+        self.samples.update(real=self._none(features), fake=features)
+
+    @torch.no_grad()
+    def update_floor(self, x: torch.Tensor) -> None:
+        features = self.extractor(x)
+        self.floor.update(real=self._none(features), fake=features)
+
+    def compute(self) -> dict[str, float]:
+        out = {k: float(v) for k, v in self.samples.compute().items()}
+        if self.floor is not None:
+            floor = self.floor.compute()
+            out.update(fid_floor=float(floor["fid"]), kid_floor=float(floor["kid"]))
         return out

