@@ -36,27 +36,45 @@ from genlab.runner.evaluate import evaluate
 GOAL = {"fid_ratio": 3.0, "class_coverage": 10, "class_kl": 0.05}
 
 
-class TimeMarks(pl.Callback):
-    """Save a checkpoint when training time passes each mark (process CPU time from the first batch), and stop
-    after the last one. Lightning's ``train_time_interval`` and ``max_time`` count wall time, which a shared
-    machine stretches, and ``max_time`` counts setup as well."""
+class CpuMarks:
+    """Minute marks of training time: the process's CPU time from the first batch (``start``). A shared machine
+    stretches wall time, so wall-clock budgets (Lightning's ``max_time``) would shrink with the load."""
 
-    def __init__(self, run_dir: Path, marks_min: list[float]):
-        self.dir, self.marks, self.saved = run_dir / "checkpoints", sorted(marks_min), {}
-        self.start: float | None = None
+    def __init__(self, marks_min: list[float]):
+        self.marks, self.start, self.passed = sorted(marks_min), None, []
 
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+    def begin(self) -> None:
         if self.start is None:
             self.start = time.process_time()
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+    def due(self) -> list[float]:
+        """The marks passed since the last call (each once)."""
         elapsed = (time.process_time() - self.start) / 60
-        for mark in self.marks:
-            if mark not in self.saved and elapsed >= mark:
-                path = self.dir / f"t{mark:g}min.ckpt"
-                trainer.save_checkpoint(path)
-                self.saved[mark] = (path, logging_step(trainer))
-        if len(self.saved) == len(self.marks):
+        new = [m for m in self.marks if m not in self.passed and elapsed >= m]
+        self.passed += new
+        return new
+
+    @property
+    def done(self) -> bool:
+        return len(self.passed) == len(self.marks)
+
+
+class TimeMarks(pl.Callback):
+    """Save a checkpoint at each ``CpuMarks`` mark and stop after the last one. Lightning's
+    ``train_time_interval`` and ``max_time`` count wall time, and ``max_time`` counts setup as well."""
+
+    def __init__(self, run_dir: Path, marks_min: list[float]):
+        self.dir, self.clock, self.saved = run_dir / "checkpoints", CpuMarks(marks_min), {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.clock.begin()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        for mark in self.clock.due():
+            path = self.dir / f"t{mark:g}min.ckpt"
+            trainer.save_checkpoint(path)
+            self.saved[mark] = (path, logging_step(trainer))
+        if self.clock.done:
             trainer.should_stop = True
 
 
