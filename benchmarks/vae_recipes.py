@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import torch
-from gan_recipes import train_recipe
+from gan_recipes import recipe_overrides, train_recipe
 from machine import cpu_name
 
 from genlab.runner.evaluate import evaluate
@@ -41,16 +41,6 @@ RECIPES = {
 }
 
 
-def recipe_overrides(spec: str) -> tuple[str, list[str]]:
-    """``NAME=key=value,...`` -> (NAME, overrides); a bare ``NAME`` -> its entry in ``RECIPES``."""
-    name, sep, overrides = spec.partition("=")
-    if not sep:
-        if name not in RECIPES:
-            raise SystemExit(f"unknown recipe {name!r}: one of {', '.join(RECIPES)}, or NAME=key=value,...")
-        return name, RECIPES[name]
-    return name, [o for o in overrides.split(",") if o]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", action="append", required=True, metavar="NAME[=key=value,...]")
@@ -67,7 +57,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     table = []
     for spec in args.recipe:
-        name, recipe = recipe_overrides(spec)
+        name, recipe = recipe_overrides(spec, RECIPES)
         saved = train_recipe(args.experiment, ["trainer.accelerator=cpu", *recipe], args.eval_at,
                              Path(args.out) / name)
         cells = []

@@ -15,7 +15,8 @@ from tests.helpers import FAST, REPO
 sys.path.insert(0, str(REPO / "benchmarks"))  # the benchmark scripts import their siblings by name
 
 import peers  # noqa: E402
-from gan_recipes import CpuMarks  # noqa: E402
+import vae_recipes  # noqa: E402
+from gan_recipes import RECIPES, CpuMarks, recipe_overrides  # noqa: E402
 
 
 def run(*cmd: str, env: dict | None = None) -> str:
@@ -109,6 +110,26 @@ def test_cpu_marks_pass_each_mark_once():
     assert clock.due() == [1] and clock.due() == [] and not clock.done
     clock.start -= 60
     assert clock.due() == [2] and clock.done
+
+
+def test_recipe_specs_name_overrides_or_a_table_entry():
+    table = {"a": ["x=1"]}
+    assert recipe_overrides("a", table) == ("a", ["x=1"])
+    assert recipe_overrides("b=y=2,z=[1,2]", table) == ("b", ["y=2", "z=[1", "2]"])  # commas split overrides
+    assert recipe_overrides("c=", table) == ("c", [])
+    with pytest.raises(SystemExit, match="unknown recipe 'd'"):
+        recipe_overrides("d", table)
+
+
+def test_every_named_recipe_is_a_valid_config():
+    from genlab.runner.config import compose
+
+    for experiment, table in (("gan_mnist_dcgan", RECIPES), ("vae_mnist", vae_recipes.RECIPES)):
+        for name, overrides in table.items():
+            assert compose([f"experiment={experiment}", *overrides]).model.name, name
+    shipped = compose(["experiment=gan_mnist"])
+    recipe = compose(["experiment=gan_mnist_dcgan", *RECIPES["half_b32_ema"]])
+    assert shipped.model == recipe.model and shipped.data == recipe.data  # the table names today's default
 
 
 @pytest.mark.slow
