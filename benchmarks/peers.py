@@ -360,18 +360,24 @@ def main() -> None:
     parser.add_argument("--resize-floor", action="store_true", help="also score the 28 -> 64 -> 28 round trip")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=f"runs/benchmarks/peers-{time.strftime('%Y%m%d-%H%M%S')}")
+    parser.add_argument("--score-only", action="store_true",
+                        help="no training: score the networks an earlier run saved under --out (batches unknown)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.classifier = Path(args.classifier_ckpt) if args.classifier_ckpt else ensure_classifier()
     load = os.getloadavg()[0]
     rows = []
     for name in args.peer:
-        saved = train_peer(name, args.eval_at, Path(args.out) / name)
+        saved = ({m: (Path(args.out) / name / f"t{m:g}min.pt", "?") for m in args.eval_at} if args.score_only
+                 else train_peer(name, args.eval_at, Path(args.out) / name))
         cells = []
         for mark in args.eval_at:
             path, batches = saved[mark]
             m = score(name, path, args)
-            path.with_suffix(".metrics.json").write_text(json.dumps({**m, "batches": batches}, indent=2) + "\n")
+            # a rescoring keeps the training run's own metrics file and names its evaluation
+            tag = (f".k{args.iw_samples}_n{args.test_size}" if "nll_iw" in m else f".n{args.num_samples}") \
+                if args.score_only else ""
+            path.with_suffix(f"{tag}.metrics.json").write_text(json.dumps({**m, "batches": batches}, indent=2) + "\n")
             print(f"{name} at {mark:g} min: {json.dumps(m)}", flush=True)
             cells.append(f"{cell(m)} ({batches})")
         params = sum(parameter_count(net) for net in PEERS[name]().nets.values())

@@ -167,3 +167,9 @@ def test_peers_tiny_train_save_and_score_each_peer(tmp_path, tiny_classifier):
         else:
             assert saved["fid_floor"] > 0 and row[3].startswith(f"{saved['fid'] / saved['fid_floor']:.2f}, ")
     assert "resize floor (test digits 28 -> 64 -> 28" in out
+    # a rescoring of the saved networks with another evaluation keeps the run's own metrics
+    first = (tmp_path / "vae" / "t0.01min.metrics.json").read_text()
+    run(sys.executable, "benchmarks/peers.py", "--peer", "vae", "--score-only", "--eval-at", "0.01", "--iw-samples",
+        "3", "--test-size", "100", "--classifier-ckpt", str(tiny_classifier), "--out", str(tmp_path))
+    assert (tmp_path / "vae" / "t0.01min.metrics.json").read_text() == first
+    assert json.loads((tmp_path / "vae" / "t0.01min.k3_n100.metrics.json").read_text())["iw_samples"] == 3
