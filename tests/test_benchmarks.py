@@ -112,6 +112,20 @@ def test_cpu_marks_pass_each_mark_once():
     assert clock.due() == [2] and clock.done
 
 
+def test_frontier_reads_each_marks_metrics_and_plots(tmp_path):
+    # the layouts the scripts write: a recipe's marks under <name>/checkpoints/, a peer's under <name>/
+    for folder, minutes, metrics in (("half/checkpoints", 2, {"fid": 30.0, "fid_floor": 1.5}),
+                                     ("half/checkpoints", 10, {"fid": 15.0, "fid_floor": 1.5}),
+                                     ("dcgan", 2, {"fid": 90.0, "fid_floor": 1.5, "batches": 50}),
+                                     ("vae", 3, {"nll_iw": 101.25, "neg_elbo": 107.0})):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder / f"t{minutes}min.metrics.json").write_text(json.dumps(metrics))
+    (tmp_path / "vae" / "t3min.k3_n100.metrics.json").write_text(json.dumps({"nll_iw": 1.0}))  # a rescoring
+    out = run(sys.executable, "benchmarks/frontier.py", str(tmp_path), "--out", str(tmp_path / "f.png"))
+    assert "  half: 2 min 20.00, 10 min 10.00\n" in out and "  dcgan: 2 min 60.00\n" in out
+    assert "  vae: 3 min 101.25\n" in out and (tmp_path / "f.png").stat().st_size > 0
+
+
 def test_recipe_specs_name_overrides_or_a_table_entry():
     table = {"a": ["x=1"]}
     assert recipe_overrides("a", table) == ("a", ["x=1"])
