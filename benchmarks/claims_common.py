@@ -137,21 +137,19 @@ def mnist_classifier(ckpt: str | None):
 
 
 def read_scalars(run_dir: str | Path, keys: Sequence[str]) -> dict[str, tuple[list[float], list[float]]]:
-    """(steps, values) of each logged scalar ``key`` of a run, in logging order: from the run's CSV copy
-    (``<run>/csv/version_*/metrics.csv``) when it has one, else from its offline W&B run. Steps count batches."""
+    """(steps, values) of each logged scalar ``key`` of a run, in logging order, from the run's CSV copy
+    (``<run>/csv/version_*/metrics.csv``, which every genlab run writes beside W&B). Steps count batches."""
     run_dir = Path(run_dir)
-    rows, step_key = [], "step"
+    rows = []
     csv_files = sorted(run_dir.glob("csv/version_*/metrics.csv"), key=lambda p: int(p.parent.name.split("_")[1]))
     for path in csv_files:
         with path.open(newline="") as f:
             rows += [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
     if not csv_files:
-        # the W&B record is only the fallback for runs without a CSV copy; its reader lives with the tests
-        from tests.wandb_offline import read_offline_run
-        rows, step_key = read_offline_run(run_dir).history, "trainer/global_step"
+        raise FileNotFoundError(f"{run_dir} holds no csv/version_*/metrics.csv: not a genlab run folder")
     out = {}
     for key in keys:
-        pairs = [(row[step_key], row[key]) for row in rows if key in row and step_key in row]
+        pairs = [(row["step"], row[key]) for row in rows if key in row and "step" in row]
         out[key] = ([float(s) for s, _ in pairs], [float(v) for _, v in pairs])
     return out
 

@@ -1,10 +1,11 @@
 """GAN recipes on MNIST under a CPU-time budget: FID/floor, class coverage and class KL at fixed times.
 
     PYTHONPATH=. python benchmarks/gan_recipes.py --eval-at 10 20 30 --threads 1 \\
-        --recipe dcgan= --recipe "half_b32_ema=model.ngf=32,model.ndf=32,data.batch_size=32,model.ema_decay=0.999"
+        --recipe dcgan= --recipe half_b32_ema --recipe "r1_big=model.ngf=32,model.ndf=32,model.r1_gamma=10"
 
-Each ``--recipe NAME=key=value,...`` trains ``--experiment`` (default gan_mnist_dcgan, the paper's DCGAN, so a
-recipe names everything it changes; ``--experiment gan_mnist`` starts from the shipped recipe) with those overrides, one
+Each ``--recipe NAME=key=value,...`` (or a bare NAME of ``RECIPES``) trains ``--experiment`` (default
+gan_mnist_dcgan, the paper's DCGAN, so a recipe names everything it changes; ``--experiment gan_mnist`` starts
+from the shipped recipe) with those overrides, one
 recipe after the other, without validation (it would spend the budget), until the last ``--eval-at`` minute
 mark of training time: the training process's CPU time from the first batch (with ``--threads 1`` that is the
 time one free core would take, also when other jobs share the machine; setup and the classifier are outside). At
@@ -34,29 +35,68 @@ from genlab.runner.config import compose
 from genlab.runner.evaluate import evaluate
 
 GOAL = {"fid_ratio": 3.0, "class_coverage": 10, "class_kl": 0.05}
+_SHIPPED = ["model.ngf=32", "model.ndf=32", "data.batch_size=32", "model.ema_decay=0.999"]
+# Named recipes (``--recipe NAME``): overrides of gan_mnist_dcgan. half_b32_ema is the shipped gan_mnist.
+RECIPES = {
+    "half_b32_ema": _SHIPPED,
+    # R1 on real images, lazy every 16 batches; gamma swept around StyleGAN2's 0.0002 * pixels / batch = 0.0064
+    "r1_0.01": [*_SHIPPED, "model.r1_gamma=0.01"],
+    "r1_0.1": [*_SHIPPED, "model.r1_gamma=0.1"],
+    "r1_1": [*_SHIPPED, "model.r1_gamma=1"],
+    # SNGAN's line: hinge loss, spectral norm in D (no BatchNorm there), D learning 4x faster (TTUR)
+    "hinge_sn_ttur": [*_SHIPPED, "model.loss=hinge", "model.spectral_norm=true", "model.lr=1e-4", "model.lr_d=4e-4"],
+}
 
 
-class TimeMarks(pl.Callback):
-    """Save a checkpoint when training time passes each mark (process CPU time from the first batch), and stop
-    after the last one. Lightning's ``train_time_interval`` and ``max_time`` count wall time, which a shared
-    machine stretches, and ``max_time`` counts setup as well."""
+def recipe_overrides(spec: str, table: dict[str, list[str]]) -> tuple[str, list[str]]:
+    """``NAME=key=value,...`` -> (NAME, overrides); a bare ``NAME`` -> its entry in ``table``."""
+    name, sep, overrides = spec.partition("=")
+    if not sep:
+        if name not in table:
+            raise SystemExit(f"unknown recipe {name!r}: one of {', '.join(table)}, or NAME=key=value,...")
+        return name, table[name]
+    return name, [o for o in overrides.split(",") if o]
 
-    def __init__(self, run_dir: Path, marks_min: list[float]):
-        self.dir, self.marks, self.saved = run_dir / "checkpoints", sorted(marks_min), {}
-        self.start: float | None = None
 
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+class CpuMarks:
+    """Minute marks of training time: the process's CPU time from the first batch (``start``). A shared machine
+    stretches wall time, so wall-clock budgets (Lightning's ``max_time``) would shrink with the load."""
+
+    def __init__(self, marks_min: list[float]):
+        self.marks, self.start, self.passed = sorted(marks_min), None, []
+
+    def begin(self) -> None:
         if self.start is None:
             self.start = time.process_time()
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+    def due(self) -> list[float]:
+        """The marks passed since the last call (each once)."""
         elapsed = (time.process_time() - self.start) / 60
-        for mark in self.marks:
-            if mark not in self.saved and elapsed >= mark:
-                path = self.dir / f"t{mark:g}min.ckpt"
-                trainer.save_checkpoint(path)
-                self.saved[mark] = (path, logging_step(trainer))
-        if len(self.saved) == len(self.marks):
+        new = [m for m in self.marks if m not in self.passed and elapsed >= m]
+        self.passed += new
+        return new
+
+    @property
+    def done(self) -> bool:
+        return len(self.passed) == len(self.marks)
+
+
+class TimeMarks(pl.Callback):
+    """Save a checkpoint at each ``CpuMarks`` mark and stop after the last one. Lightning's
+    ``train_time_interval`` and ``max_time`` count wall time, and ``max_time`` counts setup as well."""
+
+    def __init__(self, run_dir: Path, marks_min: list[float]):
+        self.dir, self.clock, self.saved = run_dir / "checkpoints", CpuMarks(marks_min), {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.clock.begin()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        for mark in self.clock.due():
+            path = self.dir / f"t{mark:g}min.ckpt"
+            trainer.save_checkpoint(path)
+            self.saved[mark] = (path, logging_step(trainer))
+        if self.clock.done:
             trainer.should_stop = True
 
 
@@ -77,7 +117,8 @@ def train_recipe(experiment: str, overrides: list[str], marks: list[float], run_
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recipe", action="append", required=True, metavar="NAME=key=value,...")
+    parser.add_argument("--recipe", action="append", required=True, metavar="NAME[=key=value,...]",
+                        help=f"named: {', '.join(RECIPES)}")
     parser.add_argument("--eval-at", type=float, nargs="+", default=[10, 20, 30], help="minutes of training")
     parser.add_argument("--experiment", default="gan_mnist_dcgan")
     parser.add_argument("--num-samples", type=int, default=10000)
@@ -97,8 +138,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     table = []
     for spec in args.recipe:
-        name, _, overrides = spec.partition("=")
-        recipe = [o for o in overrides.split(",") if o]
+        name, recipe = recipe_overrides(spec, RECIPES)
         saved = train_recipe(args.experiment, [*common, *recipe], args.eval_at, Path(args.out) / name)
         cells = []
         for mark in args.eval_at:

@@ -40,12 +40,19 @@ from torch.utils.data import DataLoader, Subset
 from genlab.core.data import DataInfo
 from genlab.core.errors import ConfigError
 from genlab.core.schema import EvalConfig, ModelConfig, check, check_choice
+from genlab.core.steps import logging_step
 from genlab.metrics.distribution_metrics import ImageSampleMetrics
 from genlab.metrics.image_features import build_feature_extractor, natural_image_features
 from genlab.metrics.sample_metrics import SampleMetrics
 from lightning_modules.base import GenerativeModule
 from lightning_modules.diffaugment import diff_augment, parse_policy
-from lightning_modules.gan_losses import GAN_LOSSES, discriminator_loss, discriminator_probability, generator_loss
+from lightning_modules.gan_losses import (
+    GAN_LOSSES,
+    discriminator_loss,
+    discriminator_probability,
+    generator_loss,
+    r1_penalty,
+)
 from lightning_modules.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from lightning_modules.nets.mlp import MLPEncoder, check_mlp_size
 from lightning_modules.nets.mlp_gan import MLPGenerator
@@ -109,6 +116,8 @@ class GANConfig(ModelConfig):
     ndf: int = 64  # dcgan: discriminator width
     spectral_norm: bool = False  # dcgan: spectral norm on every D conv in place of D's BatchNorm (Miyato et al.)
     ema_decay: float = 0.0  # > 0: sample and evaluate with an exponential moving average of G's weights (ramped)
+    r1_gamma: float = 0.0  # > 0: R1 penalty gamma/2 E||grad_x D(x)||^2 on real images in D's loss
+    r1_every: int = 16  # lazy R1 (StyleGAN2): on every r1_every-th batch, weighted by r1_every
     g_hidden: list[int] = field(default_factory=lambda: [128, 256, 512, 1024])  # mlp
     d_hidden: list[int] = field(default_factory=lambda: [512, 256])  # mlp
     fixed_noise_size: int = 64  # the fixed noise batch behind the sample grids (a checkpointed buffer)
@@ -124,6 +133,8 @@ class GANConfig(ModelConfig):
         check(self.lr_d is None or self.lr_d > 0, "lr_d", self.lr_d, "must be > 0 (or null: lr)")
         check(0 <= self.ema_decay < 1, "ema_decay", self.ema_decay, "must be in [0, 1) (0: no average)")
         check(self.d_steps >= 1, "d_steps", self.d_steps, "must be >= 1")
+        check(self.r1_gamma >= 0, "r1_gamma", self.r1_gamma, "must be >= 0 (0: no R1 penalty)")
+        check(self.r1_every >= 1, "r1_every", self.r1_every, "must be >= 1 (1: R1 on every batch)")
         check(self.ngf >= 1 and self.ndf >= 1, "ngf/ndf", (self.ngf, self.ndf), "must be >= 1")
         check(len(self.g_hidden) >= 1 and all(h >= 1 for h in self.g_hidden), "g_hidden", self.g_hidden,
               "must be one or more layer sizes >= 1")
@@ -254,11 +265,15 @@ class GAN(GenerativeModule):
         if self.generator_ema is not None:
             self.generator_ema.update_parameters(self.generator)
             self._ema_statistics_fresh = False
-        for _ in range(self.cfg.d_steps):
+        for i in range(self.cfg.d_steps):
             with self.toggled_optimizer(opt_d):
                 fake = self._fake(len(x)).detach()
-                real_logits, fake_logits = self.discriminate(x), self.discriminate(fake)
+                r1 = i == 0 and self.cfg.r1_gamma > 0 and logging_step(self.trainer) % self.cfg.r1_every == 0
+                real = x.detach().requires_grad_(True) if r1 else x
+                real_logits, fake_logits = self.discriminate(real), self.discriminate(fake)
                 d_loss = discriminator_loss(real_logits, fake_logits, kind)
+                if r1:  # lazy: the penalty's weight times its interval keeps its mean pull (Karras et al. 2020)
+                    d_loss = d_loss + 0.5 * self.cfg.r1_gamma * self.cfg.r1_every * r1_penalty(real, real_logits)
                 self.manual_backward(d_loss)
                 opt_d.step()
                 opt_d.zero_grad(set_to_none=True)

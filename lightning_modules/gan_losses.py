@@ -54,3 +54,11 @@ def discriminator_probability(logits: torch.Tensor, kind: str) -> torch.Tensor:
     _check(kind)
     logits = logits.float()
     return logits.clamp(0, 1) if kind == "lsgan" else torch.sigmoid(logits)
+
+
+def r1_penalty(real: torch.Tensor, real_logits: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): the mean over real images of ||grad_x D(x)||^2, kept differentiable so that
+    D's backward minimizes it. ``real`` must require grad and ``real_logits`` be D's outputs on it (one or more
+    per image: a patch D's outputs are summed per image, as their gradients add)."""
+    (grad,) = torch.autograd.grad(real_logits.float().sum(), real, create_graph=True)
+    return grad.float().pow(2).flatten(1).sum(1).mean()

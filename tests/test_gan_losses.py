@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from lightning_modules.gan_losses import discriminator_loss, discriminator_probability, generator_loss
+from lightning_modules.gan_losses import discriminator_loss, discriminator_probability, generator_loss, r1_penalty
 
 REAL = torch.tensor([0.0, 2.0])
 FAKE = torch.tensor([0.0, -1.0])
@@ -64,3 +64,40 @@ def test_losses_are_float32_from_bfloat16_logits():
 def test_unknown_loss_name_is_refused():
     with pytest.raises(ValueError, match="unknown GAN loss 'wasserstein'"):
         generator_loss(FAKE, "wasserstein")
+
+
+def test_r1_penalty_is_the_mean_squared_input_gradient_norm():
+    # D(x) = w . x: grad_x = w for every image, ||w||^2 = 1 + 4 + 4 = 9
+    w = torch.tensor([1.0, 2.0, 2.0])
+    real = torch.randn(4, 3, requires_grad=True)
+    assert r1_penalty(real, real @ w).item() == pytest.approx(9.0)
+    # D(x) = sum x^2 per image: grad_x = 2x; images [1, 0] and [0, 3] -> (4 * 1 + 4 * 9) / 2 = 20
+    real = torch.tensor([[1.0, 0.0], [0.0, 3.0]], requires_grad=True)
+    penalty = r1_penalty(real, real.pow(2).sum(1))
+    assert penalty.item() == pytest.approx(20.0)
+    # differentiable: d/dx of mean 4 ||x||^2 = 8 x / 2 images = 4 x
+    penalty.backward()
+    assert torch.allclose(real.grad, torch.tensor([[4.0, 0.0], [0.0, 12.0]]))
+
+
+@pytest.mark.slow
+def test_r1_changes_only_the_discriminator_step_it_is_due_in(tmp_path):
+    from genlab.runner.config import compose
+    from genlab.runner.train import train
+    from tests.helpers import FAST
+
+    def one_batch(name: str, *overrides: str):
+        cfg = compose(["experiment=gan_mnist", "model.ngf=4", "model.ndf=4", "data.batch_size=16", *FAST,
+                       "max_batches=1", "trainer.limit_val_batches=0", "trainer.limit_test_batches=0",
+                       "logger.mode=disabled", "callbacks.images=[]", "callbacks.monitor=null", "seed=5",
+                       f"run_dir={tmp_path / name}", *overrides])
+        model = train(cfg).model
+        return [torch.cat([p.detach().flatten() for p in net.parameters()])
+                for net in (model.generator, model.discriminator)]
+
+    plain_g, plain_d = one_batch("plain")
+    r1_g, r1_d = one_batch("r1", "model.r1_gamma=10", "model.r1_every=1")
+    late_g, late_d = one_batch("late", "model.r1_gamma=10", "model.r1_every=2")  # due on batch 0 as well
+    assert torch.equal(plain_g, r1_g)  # G steps first, before any penalty
+    assert not torch.allclose(plain_d, r1_d) and torch.isfinite(r1_d).all()
+    assert not torch.allclose(r1_d, late_d)  # the lazy penalty is weighted by its interval

@@ -1,0 +1,79 @@
+"""The quality-per-CPU-minute frontier: FID/floor (GANs) or test NLL (VAEs) against training CPU-minutes, one line
+per recipe or peer, from the metrics files that ``gan_recipes.py``, ``vae_recipes.py`` and ``peers.py`` write at
+each time mark (``t<M>min.metrics.json``; a recipe's sit in ``<name>/checkpoints/``, a peer's in ``<name>/``).
+
+    PYTHONPATH=. python benchmarks/frontier.py RUN_FOLDER [RUN_FOLDER ...] --out benchmarks/frontier.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on a compute node
+import matplotlib.pyplot as plt  # noqa: E402
+
+MARK = re.compile(r"^t(?P<minutes>[0-9.]+)min\.metrics\.json$")
+
+
+def quality(metrics: dict) -> tuple[str, float] | None:
+    """(axis name, value) of a mark's metrics: FID/floor for a GAN, test NLL in nats for a VAE."""
+    if "fid" in metrics and "fid_floor" in metrics:
+        return "FID / real-vs-real floor", metrics["fid"] / metrics["fid_floor"]
+    if "nll_iw" in metrics:
+        return "test NLL (IWAE bound), nats", metrics["nll_iw"]
+    return None
+
+
+def collect(folders: list[Path]) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """{axis: {line name: [(minutes, value), ...] sorted}} over every mark's metrics file under ``folders``."""
+    lines: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("t*min.metrics.json")):
+            match = MARK.match(path.name)
+            scored = quality(json.loads(path.read_text())) if match else None
+            if scored is None:
+                continue
+            owner = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+            axis, value = scored
+            lines.setdefault(axis, {}).setdefault(owner.name, []).append((float(match["minutes"]), value))
+    return {axis: {name: sorted(points) for name, points in named.items()} for axis, named in lines.items()}
+
+
+def plot(lines: dict[str, dict[str, list[tuple[float, float]]]], out: Path) -> None:
+    fig, axes = plt.subplots(1, len(lines), figsize=(6 * len(lines), 4.5), squeeze=False)
+    for ax, (axis, named) in zip(axes[0], sorted(lines.items()), strict=True):
+        for name, points in sorted(named.items()):
+            ax.plot(*zip(*points, strict=True), marker="o", label=name)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("training CPU-minutes (one thread)")
+        ax.set_ylabel(axis)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("frontier.png"))
+    args = parser.parse_args()
+    lines = collect(args.folders)
+    if not lines:
+        raise SystemExit(f"no t<M>min.metrics.json with GAN or VAE metrics under {', '.join(map(str, args.folders))}")
+    plot(lines, args.out)
+    for axis, named in sorted(lines.items()):
+        print(f"{axis}:")
+        for name, points in sorted(named.items()):
+            print(f"  {name}: " + ", ".join(f"{m:g} min {v:.2f}" for m, v in points))
+    print(f"plot: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
