@@ -9,6 +9,7 @@ come from ``callbacks.options.<name>``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytorch_lightning as pl
@@ -57,6 +58,8 @@ def watched(name: str, options: dict[str, Any], monitor: str | None, mode: str) 
     options leave them out."""
     if name not in WATCHING:
         return options
+    if not isinstance(options, Mapping):
+        raise ConfigError(f"callbacks.options.{name} must be a mapping of {name}'s arguments, not {options!r}")
     metric, direction = WATCHING[name]
     if options.get(metric) is None and monitor is None:
         raise ConfigError(f"callbacks.lightning=[{name}] watches callbacks.monitor, which is null; set "
