@@ -134,3 +134,19 @@ def git_info() -> dict[str, object]:
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+@contextlib.contextmanager
+def published(env: dict[str, str]):
+    """Set environment variables for what runs inside (DDP ranks started by Lightning and wandb's service inherit
+    them), then restore the ones found."""
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -12,11 +12,9 @@ validation's best, the test) sit at the batch step its next batch trains after a
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from genlab.core.errors import ConfigError
+from genlab.runner.rundir import published
 
 CSV_DIR = "csv"  # <run>/csv/version_<n>/metrics.csv: one version per process that logged (train, resume, evaluate)
 RECORD = "wandb_sync.json"
@@ -218,17 +217,6 @@ def run_folders(paths: list[Path]) -> list[Path]:
     return list(dict.fromkeys(p.resolve() for p in found))
 
 
-@contextlib.contextmanager
-def _env(**values: str):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-
-
 def publish(plan: Plan, mode: str, entity: str | None, project: str | None) -> str:
     """Send ``plan`` as the W&B run of the folder's id; returns the run's URL (online) or its offline folder."""
     import wandb  # the W&B SDK only where something is sent
@@ -236,7 +224,7 @@ def publish(plan: Plan, mode: str, entity: str | None, project: str | None) -> s
     logger_cfg = plan.config.get("logger") or {}
     (plan.run_dir / SYNC_DIR).mkdir(exist_ok=True)
     # artifacts are staged under wandb's data dir before upload: inside the run folder, not $HOME's quota
-    with _env(WANDB_DATA_DIR=str(plan.run_dir / SYNC_DIR / "data"), WANDB_SILENT="true"):
+    with published({"WANDB_DATA_DIR": str(plan.run_dir / SYNC_DIR / "data"), "WANDB_SILENT": "true"}):
         run = wandb.init(
             id=plan.run_id, resume="allow", mode=mode, dir=str(plan.run_dir / SYNC_DIR),
             entity=entity or logger_cfg.get("entity"), project=project or logger_cfg.get("project"),

@@ -29,6 +29,7 @@ from genlab.runner.rundir import (
     choose_run_dir,
     claimed,
     git_info,
+    published,
     refuse_taken,
     run_id_for,
     shared_id,
@@ -43,21 +44,6 @@ class TrainResult:
     trainer: pl.Trainer
     model: pl.LightningModule
     datamodule: pl.LightningDataModule
-
-
-@contextlib.contextmanager
-def _published(env: dict[str, str]):
-    """Set environment variables for the run (DDP ranks started by Lightning inherit them), then restore."""
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def saved_config(cfg: DictConfig, run_dir: Path) -> dict:
@@ -142,7 +128,7 @@ def train(cfg: DictConfig) -> TrainResult:
     try:
         with lock:
             run_id = run_id_for(run_dir)
-            with _published({RUN_DIR_ENV: str(run_dir), WANDB_ID_ENV: run_id, **threads_env}):
+            with published({RUN_DIR_ENV: str(run_dir), WANDB_ID_ENV: run_id, **threads_env}):
                 # an explicit logger.mode=online stops here, before the run's record is written
                 loggers = make_loggers(cfg, run_dir, run_id, config)
                 if rank_zero:
