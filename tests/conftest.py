@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SHARED_DATA, TINY_CLASSIFIER_KEYS, run_script
+from tests.helpers import SHARED_DATA, TINY_CLASSIFIER_KEYS, TINY_RUNS, run_script
 
 # Tests never download: point every datamodule at the shared copy unless the caller chose another.
 os.environ.setdefault("GENLAB_DATA_DIR", str(SHARED_DATA))
@@ -41,3 +41,18 @@ def tiny_classifier(tmp_path_factory, data_dir) -> Path:
         assert done.returncode == 0, done.stderr[-2000:]
         assert f"classifier: {path}" in done.stdout
     return path
+
+
+@pytest.fixture(scope="session")
+def finished_runs(tmp_path_factory, data_dir) -> Path:
+    """A folder of two finished tiny autoencoder runs (latent_dim 2 and 3; config.yaml, checkpoints, CSV metrics),
+    trained once per session in this process through the real path (compose -> train), for tests that only read
+    finished run folders."""
+    from genlab.runner.config import compose
+    from genlab.runner.train import train
+
+    root = tmp_path_factory.mktemp("finished") / "runs"
+    for dim in (2, 3):
+        train(compose([*TINY_RUNS["ae"], "trainer.max_epochs=1", f"model.latent_dim={dim}",
+                       f"run_dir={root / f'ae-{dim}'}"]))
+    return root

@@ -13,7 +13,7 @@ from genlab.core.errors import CheckpointError
 from genlab.core.saved import read_checkpoint_config
 from genlab.runner.build import build_datamodule, build_model
 from genlab.runner.checkpoints import run_dir_of
-from genlab.runner.config import compose_from_saved
+from genlab.runner.config import check_before_run, compose_from_saved
 from genlab.runner.console import progress_callbacks, quiet
 from genlab.runner.prepare import prepare
 from genlab.runner.tracking import make_loggers
@@ -36,6 +36,7 @@ def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, 
     """Test metrics of ``ckpt``, written to ``metrics.json`` in the checkpoint's run folder, to a new version of
     its local CSV copy, and into the same W&B run (resumed by its id, offline when training was)."""
     cfg = compose_from_saved(read_checkpoint_config(ckpt), overrides or [])
+    check_before_run(cfg)
     quiet()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)

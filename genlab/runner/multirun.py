@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from genlab.core.errors import ConfigError, GenlabError
-from genlab.runner.config import compose
+from genlab.runner.config import check_before_run, compose
 from genlab.runner.config.load import CONFIG_DIR
 from genlab.runner.rundir import REPO_ROOT
 
@@ -153,7 +153,7 @@ def plan(args: list[str], sweep_dir: Path | None = None) -> tuple[Path, list[Job
     for i, values in enumerate(grid(swept)):
         run_dir = base / folder_name(i, values)
         job_args = [*common, *(f"{k}={v}" for k, v in values.items()), f"run_dir={run_dir}", f"logger.group={group}"]
-        compose(job_args)
+        check_before_run(compose(job_args))
         jobs.append(Job(job_args, run_dir))
     return base, jobs
 

@@ -17,6 +17,7 @@ from wandb.sdk import wandb_setup
 from wandb.sdk.lib import wbauth
 
 from genlab.core.errors import GenlabError
+from genlab.runner.rundir import CSV_DIR
 
 # Seconds wandb.init may spend reaching the server before `auto` gives up and logs offline (wandb's own
 # default is 90 s, and its retries about double it); WANDB_INIT_TIMEOUT, wandb's variable, overrides it.
@@ -27,7 +28,6 @@ class TrackingError(GenlabError):
     """W&B was asked to be online and cannot be."""
 
 
-CSV_DIR = "csv"  # <run>/csv/version_<n>/metrics.csv: one version per process that logged (train, resume, evaluate)
 # logger.log_model -> WandbLogger's log_model: Lightning logs checkpoints as "model" artifacts, either once at the
 # end of a successful fit (every checkpoint then on disk, the best one aliased "best") or each time one is saved
 LOG_MODEL = {"false": False, "last": True, "best": True, "all": "all"}

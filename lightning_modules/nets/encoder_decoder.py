@@ -6,8 +6,7 @@ from torch import nn
 
 from lightning_modules.nets.conv import ConvDecoder, ConvEncoder
 from lightning_modules.nets.mlp import MLPDecoder, MLPEncoder
-
-ARCHITECTURES = ("mlp", "conv")
+from lightning_modules.schemas import ENCODER_DECODER_ARCHITECTURES
 
 
 def build_encoder_decoder(arch: str, image_shape, code_features: int, latent_dim: int, hidden: list[int],
@@ -19,4 +18,4 @@ def build_encoder_decoder(arch: str, image_shape, code_features: int, latent_dim
                 MLPDecoder(image_shape, list(reversed(hidden)), latent_dim, activation))
     if arch == "conv":
         return ConvEncoder(image_shape, code_features, channels), ConvDecoder(image_shape, latent_dim, channels)
-    raise ValueError(f"unknown architecture {arch!r}; one of {', '.join(ARCHITECTURES)}")
+    raise ValueError(f"unknown architecture {arch!r}; one of {', '.join(ENCODER_DECODER_ARCHITECTURES)}")
