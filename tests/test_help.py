@@ -65,3 +65,18 @@ def test_help_of_an_experiments_group_shows_its_values_and_their_defaults():
 def test_an_unknown_group_is_one_config_error():
     with pytest.raises(ConfigError, match="--help modle: not a config group; groups: top, data, model"):
         describe(["modle"])
+
+
+@pytest.mark.parametrize("kind", ["model", "data"])
+def test_each_class_uses_the_schema_its_table_names_for_it(kind):
+    """Help and config checks read the schemas from the tables without importing the classes; the classes (imported
+    here) must use exactly those schemas."""
+    table = registry.registry(kind)
+    assert {name: table[name].Config for name in table} == registry.schemas(kind)
+
+
+def test_the_schemas_choices_are_the_names_the_networks_build():
+    from lightning_modules import schemas
+    from lightning_modules.nets.mlp import ACTIVATIONS
+
+    assert tuple(ACTIVATIONS) == schemas.ACTIVATIONS
