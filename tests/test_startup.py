@@ -75,6 +75,7 @@ def test_compare_on_run_folders_imports_none_of_them(finished_runs, fmt):
 
 
 def test_compare_plot_imports_matplotlib_only_when_it_draws(finished_runs, tmp_path):
+    """Also the probe's positive control: a command that does import one of them is seen doing so."""
     code, packages, done = imported("compare.py", str(finished_runs), "--plot", "train/loss_epoch", "--plot-out",
                                     str(tmp_path / "loss.png"))
     assert code == 0, done.stderr[-2000:]
@@ -82,8 +83,12 @@ def test_compare_plot_imports_matplotlib_only_when_it_draws(finished_runs, tmp_p
     assert "matplotlib" in packages and not packages & {"torch", "pytorch_lightning", "wandb"}
 
 
-def test_the_probe_sees_what_a_command_imports():
-    """The same reporter on a command that loads models at import (sample.py) finds torch and Lightning."""
-    code, packages, done = imported("sample.py", "--help")
-    assert code == 0, done.stderr[-2000:]
-    assert {"torch", "pytorch_lightning"} <= packages
+def test_startup_benchmark_tiny_prints_a_row_per_command(finished_runs):
+    done = subprocess.run([sys.executable, "benchmarks/startup.py", "--tiny", "--runs", str(finished_runs)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {line.split("|")[1].strip(): line.split("|")[2:4] for line in done.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| command")}
+    assert "TINY MODE" in done.stdout and len(rows) == 13
+    assert float(rows["python -c 'import torch'"][1]) == 1.0  # every ratio is to this row
+    assert all(float(seconds) > 0 for seconds, _ in rows.values())
