@@ -80,6 +80,7 @@ def test_saved_config_round_trips_with_overrides():
         compose_from_saved(saved, ["model=conv_autoencoder"])
 
 
+@pytest.mark.slow
 def test_cli_errors_exit_nonzero_and_write_nothing(cli, tmp_path):
     for args, expected in [
         (["experiment=ae_mnist", "trainer.max_epoch=1"], "max_epochs"),
@@ -94,6 +95,7 @@ def test_cli_errors_exit_nonzero_and_write_nothing(cli, tmp_path):
         assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_help_lists_experiments_and_keys(cli):
     result = cli("train.py", "--help")
     assert result.returncode == 0
