@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SHARED_DATA, TINY_CLASSIFIER_KEYS, TINY_RUNS, run_script
+from tests.helpers import RUN_SECRET, SHARED_DATA, TINY_CLASSIFIER_KEYS, TINY_RUNS, run_script
 
 # Tests never download: point every datamodule at the shared copy unless the caller chose another.
 os.environ.setdefault("GENLAB_DATA_DIR", str(SHARED_DATA))
@@ -56,3 +56,19 @@ def finished_runs(tmp_path_factory, data_dir) -> Path:
         train(compose([*TINY_RUNS["ae"], "trainer.max_epochs=1", f"model.latent_dim={dim}",
                        f"run_dir={root / f'ae-{dim}'}"]))
     return root
+
+
+@pytest.fixture(scope="session")
+def secret_run(tmp_path_factory, data_dir) -> Path:
+    """A finished tiny autoencoder run whose config refers to ``${oc.env:GENLAB_TEST_SECRET}`` (``logger.notes``),
+    trained once per session in this process through the real path (compose -> train). Tests only read it, or
+    copy it first (tests/test_run_folder.py checks that refused starts leave it byte for byte the same)."""
+    from genlab.runner.config import compose
+    from genlab.runner.train import train
+
+    run_dir = tmp_path_factory.mktemp("secret") / "run"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GENLAB_TEST_SECRET", RUN_SECRET)
+        train(compose([*TINY_RUNS["ae"], "trainer.max_epochs=1", "trainer.limit_test_batches=1",
+                       "logger.notes=${oc.env:GENLAB_TEST_SECRET}", f"run_dir={run_dir}"]))
+    return run_dir
