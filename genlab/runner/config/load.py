@@ -6,6 +6,7 @@ The one config-load point of the project. Every failure becomes a one-line ``Con
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import tempfile
 from pathlib import Path
@@ -107,38 +108,45 @@ def _parse_dotlist(node: DictConfig, items: list[str]) -> DictConfig:
     return parsed
 
 
-def _schema_for(group: str, section: dict) -> type:
+def _schema_for(group: str, name: str | None) -> type:
     if group in FIXED_GROUPS:
         return FIXED_GROUPS[group]
-    name = section.get("name")
     if not name:
         raise ConfigError(f"the {group} config has no 'name' (the registered {group} class to use)")
     return registry.schema(OPEN_GROUPS[group], name)
 
 
-def _merged_plain(group: str, layers: list[dict], dotlist: list[str]) -> dict:
-    """The group's layers merged without a schema; a ``name`` override picks another schema, so it is applied."""
-    merged_plain: dict = {}
+def chosen_name(group: str, layers: list[dict], dotlist: list[str]) -> str | None:
+    """The ``name`` the group's layers and ``group.name=`` overrides choose (the last one given wins): it picks the
+    schema the layers are then merged into."""
+    name = None
     for layer in layers:
-        merged_plain = OmegaConf.to_container(OmegaConf.merge(merged_plain, layer))
+        name = layer.get("name", name)
     for item in dotlist:
-        if item.split("=", 1)[0] == f"{group}.name":
-            merged_plain["name"] = item.split("=", 1)[1]
-    return merged_plain
+        key, _, value = item.partition("=")
+        if key == f"{group}.name":
+            name = value
+    return name
+
+
+@functools.cache
+def _schema_node(schema: type, open_keys: tuple[str, ...]) -> DictConfig:
+    """The schema as a struct DictConfig (unknown keys refused), made once per schema: ``OmegaConf.structured``
+    is the costliest step of composing, and ``check_sweep.py`` composes dozens of configs. Merges copy it."""
+    node = OmegaConf.structured(schema)
+    OmegaConf.set_struct(node, True)
+    for key in open_keys:  # name -> options of classes that check them themselves
+        OmegaConf.set_struct(node[key], False)
+    return node
 
 
 def _build_group(group: str, layers: list[dict], dotlist: list[str]) -> DictConfig:
     if group == "trainer":
         refuse_genlab_keys([*(k for layer in layers for k in layer), *(d.partition("=")[0][len("trainer."):]
                                                                          for d in dotlist)])
-    schema = _schema_for(group, _merged_plain(group, layers, dotlist))
-    node = OmegaConf.structured(schema)
-    OmegaConf.set_struct(node, True)
-    for key in OPEN_MAPPINGS.get(group, ()):  # name -> options of classes that check them themselves
-        OmegaConf.set_struct(node[key], False)
+    node = _schema_node(_schema_for(group, chosen_name(group, layers, dotlist)), OPEN_MAPPINGS.get(group, ()))
     try:
-        for layer in layers:
-            node = OmegaConf.merge(node, layer)
+        node = OmegaConf.merge(node, *layers)
         if dotlist:
             node = OmegaConf.merge(node, _parse_dotlist(node, [d.partition(".")[2] for d in dotlist]))
     except OmegaConfBaseException as e:
@@ -282,7 +290,7 @@ def compose(args: list[str], config_dir: Path = CONFIG_DIR) -> DictConfig:
                               f"{', '.join(_options(group, config_dir))}")
         layers[group] = [_read_yaml(path), exp.get(group) or {}]
     own = {group: [d for d in dotlist if d.split(".")[0] == group] for group in GROUPS}
-    _check_batches(*(_merged_plain(g, layers[g], own[g]).get("name") for g in ("model", "data")))
+    _check_batches(*(chosen_name(g, layers[g], own[g]) for g in ("model", "data")))
     groups = {group: _build_group(group, layers[group], own[group]) for group in GROUPS}
     top_values = {"experiment": name, **TOP_DEFAULTS}
     top_values.update({k: v for k, v in exp.items() if k in TOP_LEVEL})
