@@ -32,12 +32,13 @@ install-inception: install
 train: install
 	$(PY) scripts/train.py experiment=$(EXPERIMENT) $(ARGS)
 
+# --durations=15: CI prints the 15 slowest tests, so a test that grows slow is seen where it is added
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
-# the tests not marked slow (no subprocess, DDP or end-to-end run): a few minutes; `make test` runs everything
+# the tests not marked slow (no subprocess, DDP or end-to-end run): about a minute; `make test` runs everything
 test-quick: install
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" --durations=15
 
 lint: install
 	$(VENV)/bin/ruff check .

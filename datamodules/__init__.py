@@ -1,12 +1,13 @@
 """LightningDataModules. They describe their images through ``DataInfo`` and know nothing of models.
-``DATAMODULES`` is the table configs choose from with ``data.name``: a new datamodule is its file and one line."""
+``DATAMODULES`` is the table configs choose from with ``data.name``: a new datamodule is its file, its schema in
+``datamodules/schemas.py`` and one line here. The table names each class by its module so that a config, ``--help``
+or ``--cfg`` imports no torch: ``DATAMODULES[name]`` imports the class."""
 
-from datamodules.images import ImagesDataModule
-from datamodules.mnist import MNISTDataModule
-from datamodules.unpaired import UnpairedDataModule
+from datamodules.schemas import ImagesConfig, MNISTConfig, UnpairedConfig
+from genlab.core.classes import ClassTable
 
-DATAMODULES = {
-    "mnist": MNISTDataModule,
-    "unpaired": UnpairedDataModule,
-    "images": ImagesDataModule,
-}
+DATAMODULES = ClassTable({
+    "mnist": (MNISTConfig, "datamodules.mnist:MNISTDataModule"),
+    "unpaired": (UnpairedConfig, "datamodules.unpaired:UnpairedDataModule"),
+    "images": (ImagesConfig, "datamodules.images:ImagesDataModule"),
+})

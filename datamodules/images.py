@@ -13,7 +13,6 @@ MNIST read them unchanged; ``DataInfo.num_classes`` is None, which tells models 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -24,49 +23,9 @@ from torchvision import transforms as T
 
 from datamodules.base import loader_options, train_loader
 from datamodules.image_files import drop_unreadable, list_images, load_image
-from datamodules.unpaired import DEFAULT_FOLDERS
+from datamodules.schemas import DEFAULT_FOLDERS, ImagesConfig
 from genlab.core.data import DataInfo, resolve_root
 from genlab.core.errors import DataError
-from genlab.core.schema import DataConfig, check, check_choice
-
-CROPS = ("center", "random")
-RANGES = ([0.0, 1.0], [-1.0, 1.0])
-DOMAINS = ("A", "B")
-
-
-@dataclass
-class ImagesConfig(DataConfig):
-    name: str = "images"
-    batch_size: int = 32
-    path: str | None = None  # folder under data.root; None: data.root itself is the image folder
-    domain: str | None = None  # A or B: one domain of a CycleGAN (trainX + testX) or Kaggle (photo_jpg/monet_jpg) set
-    image_size: int = 64  # square side of every image
-    load_size: int | None = None  # shorter side before cropping; None: image_size (a random crop then moves along
-    # the longer side only)
-    crop: str = "center"  # training crop: center or random (validation and test always crop the centre)
-    flip: bool = False  # random horizontal flip of training images
-    channels: int = 3  # 3: RGB; 1: grey (luma)
-    value_range: list[float] = field(default_factory=lambda: [-1.0, 1.0])  # [0, 1] for sigmoid outputs
-    val_fraction: float = 0.05
-    test_fraction: float = 0.1
-    split_seed: int = 0
-    skip_bad_images: bool = False  # skip unreadable files with one warning instead of failing
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check(self.image_size >= 8, "image_size", self.image_size, "must be >= 8")
-        check(self.load_size is None or self.load_size >= self.image_size, "load_size", self.load_size,
-              f"must be >= data.image_size ({self.image_size}): the crop is taken from the resized image")
-        check_choice("crop", self.crop, CROPS)
-        check(self.channels in (1, 3), "channels", self.channels, "must be 1 (grey) or 3 (RGB)")
-        check([float(v) for v in self.value_range] in RANGES, "value_range", self.value_range,
-              "must be [0, 1] or [-1, 1]")
-        check(self.domain is None or self.domain in DOMAINS, "domain", self.domain,
-              "must be A or B (one domain of a CycleGAN/Kaggle layout), or null for a plain folder")
-        check(0 <= self.val_fraction < 1, "val_fraction", self.val_fraction, "must be in [0, 1)")
-        check(0 <= self.test_fraction < 1, "test_fraction", self.test_fraction, "must be in [0, 1)")
-        check(self.val_fraction + self.test_fraction < 1, "test_fraction", self.test_fraction,
-              f"plus data.val_fraction ({self.val_fraction}) must leave images to train on (< 1)")
 
 
 def image_transform(cfg: ImagesConfig, train: bool) -> T.Compose:

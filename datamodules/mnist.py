@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
@@ -11,34 +9,9 @@ from torch.utils.data import DataLoader, Dataset, random_split
 from torchvision.datasets import MNIST
 
 from datamodules.base import loader_options, train_loader
+from datamodules.schemas import MNISTConfig
 from genlab.core.data import DataInfo, resolve_root
 from genlab.core.errors import DataError
-from genlab.core.schema import DataConfig, check, check_choice
-
-BINARIZE = ("none", "dynamic", "static")
-RANGES = ([0.0, 1.0], [-1.0, 1.0])  # pixels in [0, 1], or in [-1, 1] for tanh generators
-
-
-@dataclass
-class MNISTConfig(DataConfig):
-    name: str = "mnist"
-    batch_size: int = 128
-    val_size: int = 5000
-    split_seed: int = 0
-    image_size: int = 28  # 32 pads two pixels of background on each side (DCGAN's power-of-two sizes)
-    value_range: list[float] = field(default_factory=lambda: [0.0, 1.0])  # [-1, 1] for tanh generators
-    binarize: str = "none"  # "dynamic": a fresh Bernoulli draw per training item; eval splits fixed by seed
-    download: bool = True
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check(0 < self.val_size < 60000, "val_size", self.val_size, "must be in 1..59999")
-        check(self.image_size in (28, 32), "image_size", self.image_size, "must be 28 or 32")
-        check([float(v) for v in self.value_range] in RANGES, "value_range", self.value_range,
-              "must be [0, 1] or [-1, 1]")
-        check_choice("binarize", self.binarize, BINARIZE)
-        check(self.binarize == "none" or self.value_range[0] == 0, "binarize", self.binarize,
-              "binarized pixels are {0, 1}: use data.value_range=[0,1]")
 
 
 class MNISTImages(Dataset):
@@ -131,7 +104,6 @@ class MNISTDataModule(pl.LightningDataModule):
     """Train/val split of the 60k training images (seeded), and the 10k test images."""
 
     Config = MNISTConfig
-    batches = "labelled images"  # (images, labels); see GenerativeModule.batches
 
     def __init__(self, cfg: MNISTConfig):
         super().__init__()

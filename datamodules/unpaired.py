@@ -8,7 +8,6 @@ experiments set ``a_folder=B, b_folder=A`` (the official code's ``--direction Bt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -19,51 +18,9 @@ from torchvision import transforms as T
 
 from datamodules.base import loader_options, train_loader
 from datamodules.image_files import drop_unreadable, list_images, load_rgb
+from datamodules.schemas import UnpairedConfig
 from genlab.core.data import DataInfo, resolve_root
 from genlab.core.errors import DataError
-from genlab.core.schema import DataConfig, check, check_choice
-
-LAYOUTS = ("cyclegan", "kaggle")
-# (domain A, domain B) when a_folder/b_folder are not given
-DEFAULT_FOLDERS = {"cyclegan": ("A", "B"), "kaggle": ("photo_jpg", "monet_jpg")}
-
-
-@dataclass
-class UnpairedConfig(DataConfig):
-    name: str = "unpaired"
-    batch_size: int = 1
-    test_batch_size: int = 8  # translation is per image (instance norm), so test batches only change speed
-    path: str = "monet2photo"  # folder under data.root
-    layout: str = "cyclegan"  # cyclegan: <path>/{trainA,trainB,testA,testB}; kaggle: <path>/{photo_jpg,monet_jpg}
-    a_folder: str | None = None  # domain A: "A"/"B" (cyclegan layout) or a folder name (kaggle); None: A / photo_jpg
-    b_folder: str | None = None  # domain B: "B" / monet_jpg when None
-    load_size: int = 286  # train: bicubic resize to load_size x load_size, then a random crop_size crop
-    crop_size: int = 256  # test: bicubic resize to crop_size x crop_size
-    flip: bool = True  # random horizontal flip when training
-    serial: bool = False  # pair A[i] with B[i] instead of a random B per item
-    test_fraction: float = 0.1  # kaggle layout: share of each domain held out as the test split
-    split_seed: int = 0
-    skip_bad_images: bool = False  # skip unreadable files with one warning instead of failing
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check(self.test_batch_size >= 1, "test_batch_size", self.test_batch_size, "must be >= 1")
-        check_choice("layout", self.layout, LAYOUTS)
-        check(self.crop_size >= 4 and self.crop_size % 4 == 0, "crop_size", self.crop_size,
-              "must be a positive multiple of 4 (the generator halves the image twice)")
-        check(self.crop_size <= self.load_size, "crop_size", self.crop_size,
-              f"must be <= data.load_size ({self.load_size}): the random crop is taken from the resized image")
-        check(0 < self.test_fraction < 1, "test_fraction", self.test_fraction, "must be in (0, 1)")
-        a, b = self.folders
-        if self.layout == "cyclegan":
-            for key, value in (("a_folder", a), ("b_folder", b)):
-                check(value in ("A", "B"), key, value, "must be A or B in the cyclegan layout (trainA/ or trainB/)")
-        check(a != b, "b_folder", b, "must differ from data.a_folder")
-
-    @property
-    def folders(self) -> tuple[str, str]:
-        default_a, default_b = DEFAULT_FOLDERS[self.layout]
-        return self.a_folder or default_a, self.b_folder or default_b
 
 
 def train_transform(load_size: int, crop_size: int, flip: bool) -> T.Compose:
@@ -104,7 +61,6 @@ class UnpairedDataModule(pl.LightningDataModule):
     """Train and test splits of two unpaired image folders (no validation split, as in the official code)."""
 
     Config = UnpairedConfig
-    batches = "unpaired images"  # {"A": ..., "B": ...}; see GenerativeModule.batches
 
     def __init__(self, cfg: UnpairedConfig):
         super().__init__()

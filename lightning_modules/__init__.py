@@ -1,15 +1,14 @@
 """LightningModules, one model a file; plain ``nn.Module`` networks live in ``lightning_modules.nets`` and import
-no Lightning. ``MODELS`` is the table configs choose from with ``model.name``: adding a model is its file and one
-line here (the key is its only name)."""
+no Lightning. ``MODELS`` is the table configs choose from with ``model.name``: adding a model is its file, its
+schema in ``lightning_modules/schemas.py`` and one line here (the key is its only name). The table names each class
+by its module so that a config, ``--help`` or ``--cfg`` imports no torch: ``MODELS[name]`` imports the class."""
 
-from lightning_modules.autoencoder import Autoencoder
-from lightning_modules.cyclegan import CycleGAN
-from lightning_modules.gan import GAN
-from lightning_modules.vae import VAE
+from genlab.core.classes import ClassTable
+from lightning_modules.schemas import AutoencoderConfig, CycleGANConfig, GANConfig, VAEConfig
 
-MODELS = {
-    "autoencoder": Autoencoder,
-    "vae": VAE,
-    "gan": GAN,
-    "cyclegan": CycleGAN,
-}
+MODELS = ClassTable({
+    "autoencoder": (AutoencoderConfig, "lightning_modules.autoencoder:Autoencoder"),
+    "vae": (VAEConfig, "lightning_modules.vae:VAE"),
+    "gan": (GANConfig, "lightning_modules.gan:GAN"),
+    "cyclegan": (CycleGANConfig, "lightning_modules.cyclegan:CycleGAN"),
+})

@@ -2,46 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 import torch.nn.functional as F
 
 from genlab.core.data import DataInfo
-from genlab.core.schema import EvalConfig, ModelConfig, check, check_choice
+from genlab.core.schema import EvalConfig
 from lightning_modules.base import GenerativeModule
-from lightning_modules.corruption import CORRUPTIONS, corrupt
-from lightning_modules.nets.encoder_decoder import ARCHITECTURES, build_encoder_decoder
-from lightning_modules.reconstruction import RECONSTRUCTION_LOSSES, logits_to_range, reconstruction_loss
-
-
-@dataclass
-class AutoencoderConfig(ModelConfig):
-    name: str = "autoencoder"
-    arch: str = "mlp"
-    latent_dim: int = 32
-    hidden: list[int] = field(default_factory=lambda: [512, 256])  # mlp only
-    channels: int = 32  # conv only
-    loss: str = "bce"
-    corruption: str = "none"  # denoising: "gaussian" (level = sigma) or "mask" (level = drop probability)
-    corruption_level: float = 0.0
-    weight_decay: float = 0.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_choice("arch", self.arch, ARCHITECTURES)
-        check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "must be >= 1")
-        check(all(h >= 1 for h in self.hidden), "hidden", self.hidden, "layer sizes must be >= 1")
-        check(self.channels >= 1, "channels", self.channels, "must be >= 1")
-        check_choice("loss", self.loss, RECONSTRUCTION_LOSSES)
-        check_choice("corruption", self.corruption, CORRUPTIONS)
-        check(self.corruption_level >= 0 and (self.corruption != "mask" or self.corruption_level < 1),
-              "corruption_level", self.corruption_level, "must be >= 0 (and < 1 for mask)")
+from lightning_modules.corruption import corrupt
+from lightning_modules.nets.encoder_decoder import build_encoder_decoder
+from lightning_modules.reconstruction import logits_to_range, reconstruction_loss
+from lightning_modules.schemas import AutoencoderConfig
 
 
 class Autoencoder(GenerativeModule):
     Config = AutoencoderConfig
-    validation_metrics = ("val/loss", "val/mse")
 
     def __init__(self, cfg: AutoencoderConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__(cfg, data_info, eval_cfg)

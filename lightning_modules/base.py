@@ -27,12 +27,6 @@ class GenerativeModule(pl.LightningModule):
     # True when a backward pass leaves trainable parameters without a gradient (toggled optimizers): DDP then
     # needs find_unused_parameters=True to finish its gradient reduction, so build picks that DDP variant.
     ddp_find_unused_parameters: bool = False
-    # The batches the model's steps unpack (a datamodule's ``batches``), so a model/data mismatch is refused when
-    # the config is composed instead of failing inside the first step.
-    batches: str = "labelled images"
-    # The metrics each validation logs (``callbacks.monitor`` must name one); checked when the config is composed,
-    # not after the first epoch of training, and kept honest by the DDP tests that read back every logged key.
-    validation_metrics: tuple[str, ...] = ()
 
     def __init__(self, cfg: ModelConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-CORRUPTIONS = ("none", "gaussian", "mask")
+from lightning_modules.schemas import CORRUPTIONS
 
 
 def corrupt(x: torch.Tensor, kind: str, level: float, value_range: tuple[float, float] = (0.0, 1.0),

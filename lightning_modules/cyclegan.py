@@ -8,7 +8,6 @@ and D_B = D_X (real vs fake A). In the Monet experiments A = photos and B = Mone
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from functools import partial
 
 import torch
@@ -19,7 +18,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from torchmetrics import MeanMetric
 
 from genlab.core.data import DataInfo
-from genlab.core.schema import EvalConfig, ModelConfig, check, check_choice
+from genlab.core.schema import EvalConfig
 from genlab.metrics.distribution_metrics import DistributionMetrics
 from genlab.metrics.image_features import build_feature_extractor, resolve_features
 from lightning_modules.base import GenerativeModule
@@ -27,51 +26,12 @@ from lightning_modules.gan_losses import discriminator_loss, generator_loss
 from lightning_modules.image_pool import ImagePool
 from lightning_modules.lr_policy import linear_decay_factor
 from lightning_modules.nets.init import init_normal_
-from lightning_modules.nets.norm import NORMS
 from lightning_modules.nets.patch_discriminator import PatchDiscriminator
 from lightning_modules.nets.resnet_generator import ResnetGenerator
+from lightning_modules.schemas import GAN_MODES, CycleGANConfig
 
 DIRECTIONS = ("AtoB", "BtoA")
-# the official code's gan_mode names -> the shared loss kinds ("vanilla" is BCE with the non-saturating G loss)
-GAN_MODES = {"lsgan": "lsgan", "vanilla": "non_saturating"}
 L1_METRICS = ("cycle_l1_A", "cycle_l1_B", "idt_l1_A", "idt_l1_B")
-
-
-@dataclass
-class CycleGANConfig(ModelConfig):
-    name: str = "cyclegan"
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    ngf: int = 64
-    ndf: int = 64
-    n_blocks: int = 9  # residual blocks: 9 for 256 px, 6 for 128 px
-    n_layers_d: int = 3  # 3: the 70x70 PatchGAN
-    norm: str = "instance"
-    init_gain: float = 0.02
-    gan_mode: str = "lsgan"
-    lambda_A: float = 10.0  # cycle A -> B -> A
-    lambda_B: float = 10.0  # cycle B -> A -> B
-    lambda_identity: float = 0.5  # identity weight as a fraction of the cycle weight; 0 turns it off
-    pool_size: int = 50  # fakes remembered per discriminator; 0: no history
-    n_epochs: int = 100  # epochs at the initial lr
-    n_epochs_decay: int = 100  # epochs of linear decay towards 0 (train n_epochs + n_epochs_decay in all)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for key in ("beta1", "beta2"):
-            check(0 <= getattr(self, key) < 1, key, getattr(self, key), "must be in [0, 1)")
-        for key in ("ngf", "ndf", "n_layers_d"):
-            check(getattr(self, key) >= 1, key, getattr(self, key), "must be >= 1")
-        check(self.n_blocks >= 0, "n_blocks", self.n_blocks, "must be >= 0")
-        check_choice("norm", self.norm, NORMS)
-        check(self.init_gain > 0, "init_gain", self.init_gain, "must be > 0")
-        check_choice("gan_mode", self.gan_mode, tuple(GAN_MODES))
-        for key in ("lambda_A", "lambda_B", "lambda_identity"):
-            check(getattr(self, key) >= 0, key, getattr(self, key), "must be >= 0")
-        check(self.pool_size >= 0, "pool_size", self.pool_size, "must be >= 0")
-        check(self.n_epochs >= 0, "n_epochs", self.n_epochs, "must be >= 0")
-        check(self.n_epochs_decay >= 0, "n_epochs_decay", self.n_epochs_decay, "must be >= 0")
 
 
 def build_generator(cfg: CycleGANConfig, channels: int = 3) -> ResnetGenerator:
@@ -90,7 +50,6 @@ class CycleGAN(GenerativeModule):
     """Batches are ``{"A": images, "B": images}`` in [-1, 1]; test batches add ``A_valid``/``B_valid`` masks."""
 
     Config = CycleGANConfig
-    batches = "unpaired images"
     optimizer_steps_per_batch = 2  # the generators' step, then the discriminators'
     ddp_find_unused_parameters = True  # each step leaves the other pair of networks without gradients
 

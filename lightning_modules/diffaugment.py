@@ -18,17 +18,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-POLICIES = ("color", "translation", "cutout")
-
-
-def parse_policy(policy: str) -> tuple[str, ...]:
-    """``"color,translation"`` -> ("color", "translation"); "" or "none" -> (); ValueError naming a bad one."""
-    names = tuple(p.strip() for p in policy.split(",") if p.strip() and p.strip() != "none")
-    unknown = [p for p in names if p not in POLICIES]
-    if unknown:
-        raise ValueError(f"unknown DiffAugment policy {unknown[0]!r}; a comma-separated list of {', '.join(POLICIES)}")
-    return names
-
 
 def brightness(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """x + shift per image; ``shift`` (N,)."""

@@ -30,7 +30,6 @@ images against it for ``test/fid_floor``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
@@ -39,25 +38,19 @@ from torch.utils.data import DataLoader, Subset
 
 from genlab.core.data import DataInfo
 from genlab.core.errors import ConfigError
-from genlab.core.schema import EvalConfig, ModelConfig, check, check_choice
+from genlab.core.schema import EvalConfig
 from genlab.core.steps import logging_step
 from genlab.metrics.distribution_metrics import ImageSampleMetrics
 from genlab.metrics.image_features import build_feature_extractor, natural_image_features
 from genlab.metrics.sample_metrics import SampleMetrics
 from lightning_modules.base import GenerativeModule
-from lightning_modules.diffaugment import diff_augment, parse_policy
-from lightning_modules.gan_losses import (
-    GAN_LOSSES,
-    discriminator_loss,
-    discriminator_probability,
-    generator_loss,
-    r1_penalty,
-)
+from lightning_modules.diffaugment import diff_augment
+from lightning_modules.gan_losses import discriminator_loss, discriminator_probability, generator_loss, r1_penalty
 from lightning_modules.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from lightning_modules.nets.mlp import MLPEncoder, check_mlp_size
 from lightning_modules.nets.mlp_gan import MLPGenerator
+from lightning_modules.schemas import GANConfig, parse_policy
 
-ARCHITECTURES = ("dcgan", "mlp")
 # Seeds of the noise that validation and test score, and of the training images the floor uses: fixed, so
 # two evaluations of one checkpoint agree and validation curves do not jitter with the noise draw.
 VAL_NOISE_SEED, TEST_NOISE_SEED, FLOOR_SEED = 1_000_003, 2_000_003, 3_000_003
@@ -102,52 +95,6 @@ def standing_statistics_(generator: torch.nn.Module, noise: Iterator[torch.Tenso
     generator.train(was_training)
 
 
-@dataclass
-class GANConfig(ModelConfig):
-    name: str = "gan"
-    arch: str = "dcgan"
-    latent_dim: int = 100
-    loss: str = "non_saturating"
-    lr: float = 2e-4
-    lr_d: float | None = None  # the discriminator's learning rate (two-timescale rule, TTUR); None: lr
-    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
-    d_steps: int = 1  # discriminator steps per generator step (per batch)
-    ngf: int = 64  # dcgan: generator width
-    ndf: int = 64  # dcgan: discriminator width
-    spectral_norm: bool = False  # dcgan: spectral norm on every D conv in place of D's BatchNorm (Miyato et al.)
-    ema_decay: float = 0.0  # > 0: sample and evaluate with an exponential moving average of G's weights (ramped)
-    r1_gamma: float = 0.0  # > 0: R1 penalty gamma/2 E||grad_x D(x)||^2 on real images in D's loss
-    r1_every: int = 16  # lazy R1 (StyleGAN2): on every r1_every-th batch, weighted by r1_every
-    g_hidden: list[int] = field(default_factory=lambda: [128, 256, 512, 1024])  # mlp
-    d_hidden: list[int] = field(default_factory=lambda: [512, 256])  # mlp
-    fixed_noise_size: int = 64  # the fixed noise batch behind the sample grids (a checkpointed buffer)
-    diffaugment: str = ""  # DiffAugment policies before D, e.g. "color,translation,cutout"; "" (or none): off
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_choice("arch", self.arch, ARCHITECTURES)
-        check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "must be >= 1")
-        check_choice("loss", self.loss, GAN_LOSSES)
-        check(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "betas", self.betas,
-              "must be two Adam betas in [0, 1)")
-        check(self.lr_d is None or self.lr_d > 0, "lr_d", self.lr_d, "must be > 0 (or null: lr)")
-        check(0 <= self.ema_decay < 1, "ema_decay", self.ema_decay, "must be in [0, 1) (0: no average)")
-        check(self.d_steps >= 1, "d_steps", self.d_steps, "must be >= 1")
-        check(self.r1_gamma >= 0, "r1_gamma", self.r1_gamma, "must be >= 0 (0: no R1 penalty)")
-        check(self.r1_every >= 1, "r1_every", self.r1_every, "must be >= 1 (1: R1 on every batch)")
-        check(self.ngf >= 1 and self.ndf >= 1, "ngf/ndf", (self.ngf, self.ndf), "must be >= 1")
-        check(len(self.g_hidden) >= 1 and all(h >= 1 for h in self.g_hidden), "g_hidden", self.g_hidden,
-              "must be one or more layer sizes >= 1")
-        check(len(self.d_hidden) >= 1 and all(h >= 1 for h in self.d_hidden), "d_hidden", self.d_hidden,
-              "must be one or more layer sizes >= 1")
-        try:
-            parse_policy(self.diffaugment)
-        except ValueError as e:
-            check(False, "diffaugment", self.diffaugment, str(e))
-        check(self.fixed_noise_size >= 2, "fixed_noise_size", self.fixed_noise_size,
-              "must be >= 2 (the latent interpolation walks between pairs)")
-
-
 def build_gan_nets(cfg: GANConfig, image_shape: tuple[int, int, int]):
     if cfg.arch == "mlp":
         check_mlp_size(image_shape)
@@ -168,7 +115,6 @@ def _chunks(total: int, size: int) -> Iterator[int]:
 
 class GAN(GenerativeModule):
     Config = GANConfig
-    validation_metrics = ("val/fid", "val/classifier_is", "val/class_coverage", "val/class_kl")
     ddp_find_unused_parameters = True  # G's backward leaves D without gradients and vice versa
 
     def __init__(self, cfg: GANConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):

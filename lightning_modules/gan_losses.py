@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-GAN_LOSSES = ("minimax", "non_saturating", "lsgan", "hinge")
+from lightning_modules.schemas import GAN_LOSSES
 
 
 def _check(kind: str) -> None:

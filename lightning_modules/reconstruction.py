@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-RECONSTRUCTION_LOSSES = ("bce", "mse")
+from lightning_modules.schemas import RECONSTRUCTION_LOSSES
 
 
 def to_unit(x: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:

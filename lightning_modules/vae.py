@@ -4,19 +4,18 @@ Gaussian decoder; trained on the ELBO with analytic KL, or on the IWAE bound wit
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from genlab.core.data import DataInfo
 from genlab.core.errors import ConfigError
-from genlab.core.schema import EvalConfig, ModelConfig, check, check_choice
+from genlab.core.schema import EvalConfig
 from lightning_modules.active_units import ActiveUnits, count_active_units
 from lightning_modules.base import GenerativeModule
 from lightning_modules.importance_weighted import iw_log_likelihood, log_importance_weights, log_mean_exp
-from lightning_modules.nets.encoder_decoder import ARCHITECTURES, build_encoder_decoder
-from lightning_modules.nets.mlp import ACTIVATIONS
+from lightning_modules.nets.encoder_decoder import build_encoder_decoder
+from lightning_modules.schemas import VAEConfig
 from lightning_modules.vae_losses import (
     bernoulli_log_likelihood,
     bits_per_dim,
@@ -26,51 +25,11 @@ from lightning_modules.vae_losses import (
     reparameterize,
 )
 
-# Colour (any non-binary pixels) takes the Gaussian: a true density on pixels in either range, so test/nll_iw and
-# test/bpd are likelihoods. Bernoulli is a likelihood only of binary pixels; the continuous Bernoulli
-# (Loaiza-Ganem & Cunningham 2019) is one on [0, 1], but its mean is not its parameter and its density piles up at
-# 0 and 1, so its samples need a correction; it is not offered. The std weighs reconstruction against KL: learned
-# (gaussian_std=null) it finds that balance itself, but from std 1 Adam moves its log by about lr per step, so a
-# short CPU run (vae_monet: 240 batches) ends near 0.8 with blurry, KL-dominated outputs; vae_monet fixes it at 0.2,
-# near the RMS error (0.25) its default run reaches on [-1, 1].
-LIKELIHOODS = ("bernoulli", "gaussian")
 NUM_FIXED_NOISE = 64  # prior draws behind the sample grid (8 x 8) and the interpolations
-
-
-@dataclass
-class VAEConfig(ModelConfig):
-    name: str = "vae"
-    arch: str = "mlp"
-    latent_dim: int = 50
-    hidden: list[int] = field(default_factory=lambda: [512, 256])  # mlp only; the decoder mirrors it
-    activation: str = "relu"  # mlp only
-    channels: int = 32  # conv only
-    likelihood: str = "bernoulli"  # bernoulli: logits on {0, 1} pixels; gaussian: mean in the data range
-    gaussian_std: float | None = None  # gaussian only; None learns one std shared by all pixels
-    beta: float = 1.0  # weight of the KL term in the training loss
-    kl_warmup_steps: int = 0  # ramp the KL weight linearly from 0 to beta over this many training batches
-    iw_train_samples: int = 1  # > 1 trains on the importance-weighted bound (IWAE) with this many samples
-    lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch; 1 keeps it constant
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_choice("arch", self.arch, ARCHITECTURES)
-        check(self.latent_dim >= 1, "latent_dim", self.latent_dim, "must be >= 1 (the number of latent dims)")
-        check(all(h >= 1 for h in self.hidden), "hidden", self.hidden, "layer sizes must be >= 1")
-        check_choice("activation", self.activation, tuple(ACTIVATIONS))
-        check(self.channels >= 1, "channels", self.channels, "must be >= 1")
-        check_choice("likelihood", self.likelihood, LIKELIHOODS)
-        check(self.gaussian_std is None or self.gaussian_std > 0, "gaussian_std", self.gaussian_std,
-              "must be > 0, or null to learn it")
-        check(self.beta >= 0, "beta", self.beta, "must be >= 0")
-        check(self.kl_warmup_steps >= 0, "kl_warmup_steps", self.kl_warmup_steps, "must be >= 0")
-        check(self.iw_train_samples >= 1, "iw_train_samples", self.iw_train_samples, "must be >= 1")
-        check(0 < self.lr_decay <= 1, "lr_decay", self.lr_decay, "must be in (0, 1]")
 
 
 class VAE(GenerativeModule):
     Config = VAEConfig
-    validation_metrics = ("val/loss", "val/neg_elbo", "val/recon", "val/kl")
 
     def __init__(self, cfg: VAEConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__(cfg, data_info, eval_cfg)

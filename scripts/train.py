@@ -3,8 +3,9 @@
 Resume a run with ``scripts/train.py ckpt=runs/<experiment>/<run>/checkpoints/last.ckpt [overrides]``, or its
 latest checkpoint with ``scripts/train.py ckpt=auto run_dir=runs/<experiment>/<run>``; a resumed run continues in
 the folder its checkpoint is in.
-``--help`` with ``experiment=NAME [overrides]`` lists the values that run would use; ``--cfg`` prints the
-composed config as YAML and exits without running.
+``--help`` lists every key with its type, default and what it does; ``--help GROUP`` (model, data, trainer, ...)
+one group; with ``experiment=NAME [overrides]`` the values that run would use. ``--cfg`` prints the composed config
+as YAML and exits without running.
 
 Many runs: ``scripts/train.py --multirun experiment=NAME seed=1,2,3 model.latent_dim=2,16 [--jobs N]
 [--launcher slurm|local [launcher.key=value ...]]`` (``-m`` for ``--multirun``) trains every combination under one
@@ -18,13 +19,14 @@ import os
 import sys
 
 from genlab.core.errors import CheckpointError, ConfigError
-from genlab.core.saved import read_checkpoint_config
 from genlab.runner import compare, multirun
-from genlab.runner.checkpoints import latest_checkpoint
 from genlab.runner.cli import pop_arg, run_cli
 from genlab.runner.config import compose, compose_from_saved
-from genlab.runner.config.load import describe, to_yaml
-from genlab.runner.train import train
+from genlab.runner.config.help import describe
+from genlab.runner.config.load import to_yaml
+
+# torch, Lightning and wandb are imported where a run starts or a checkpoint is read, not above: --help, --cfg and
+# config errors answer without them (docs/architecture.md, "Imports that start fast").
 
 
 def run_many(flags: dict, args: list[str]) -> None:
@@ -65,6 +67,9 @@ def main(args: list[str]) -> None:
         # started by `wandb agent`: the run folder names the sweep
         args = [*args, f"run_dir={multirun.wandb_sweep_run_dir(experiment, os.environ['WANDB_SWEEP_ID'])}"]
     if ckpt and not experiment:
+        from genlab.core.saved import read_checkpoint_config
+        from genlab.runner.checkpoints import latest_checkpoint
+
         run_dir, _ = pop_arg(args, "run_dir")  # kept in args: it is also a config key
         source = latest_checkpoint(run_dir) if ckpt == "auto" and run_dir else ckpt
         if source in (None, "auto"):
@@ -76,9 +81,11 @@ def main(args: list[str]) -> None:
     if print_only:
         print(to_yaml(cfg), end="")
         return
+    from genlab.runner.train import train
+
     result = train(cfg)
     print(f"run folder: {result.run_dir}")
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main, lambda args: f"{__doc__}\n{describe(args)}"))
+    sys.exit(run_cli(main, lambda args: describe(args, __doc__)))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import io
 import os
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import SHARED_DATA, TINY_CLASSIFIER_KEYS, run_script
+from tests.helpers import REPO, RUN_SECRET, SHARED_DATA, TINY_CLASSIFIER_KEYS, TINY_RUNS, run_script
 
 # Tests never download: point every datamodule at the shared copy unless the caller chose another.
 os.environ.setdefault("GENLAB_DATA_DIR", str(SHARED_DATA))
@@ -31,13 +34,51 @@ def cli():
 @pytest.fixture(scope="session")
 def tiny_classifier(tmp_path_factory, data_dir) -> Path:
     """A small, quickly trained MNIST classifier for the GAN tests' FID/KID/class statistics (the default one
-    takes minutes on CPU); made once per session through the real ``scripts/train_classifier.py``."""
+    takes minutes on CPU); made once per session by the real ``scripts/train_classifier.py``'s ``main``, run in
+    this process (another interpreter would only add seconds of imports)."""
     from genlab.runner.classifier import cached_path, parse_config
+    from genlab.runner.cli import run_cli
 
     cache = tmp_path_factory.getbasetemp() / "classifier-cache"
     path = cached_path(parse_config(TINY_CLASSIFIER_KEYS), cache)
     if not path.is_file():
-        done = run_script("train_classifier.py", *TINY_CLASSIFIER_KEYS, f"cache_dir={cache}")
-        assert done.returncode == 0, done.stderr[-2000:]
-        assert f"classifier: {path}" in done.stdout
+        spec = importlib.util.spec_from_file_location("train_classifier_script", REPO / "scripts" /
+                                                      "train_classifier.py")
+        script = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(script)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert run_cli(script.main, script.__doc__, [*TINY_CLASSIFIER_KEYS, f"cache_dir={cache}"]) == 0
+        assert f"classifier: {path}" in out.getvalue()
     return path
+
+
+@pytest.fixture(scope="session")
+def finished_runs(tmp_path_factory, data_dir) -> Path:
+    """A folder of two finished tiny autoencoder runs (latent_dim 2 and 3; config.yaml, checkpoints, CSV metrics),
+    trained once per session in this process through the real path (compose -> train), for tests that only read
+    finished run folders."""
+    from genlab.runner.config import compose
+    from genlab.runner.train import train
+
+    root = tmp_path_factory.mktemp("finished") / "runs"
+    for dim in (2, 3):
+        train(compose([*TINY_RUNS["ae"], "trainer.max_epochs=1", f"model.latent_dim={dim}",
+                       f"run_dir={root / f'ae-{dim}'}"]))
+    return root
+
+
+@pytest.fixture(scope="session")
+def secret_run(tmp_path_factory, data_dir) -> Path:
+    """A finished tiny autoencoder run whose config refers to ``${oc.env:GENLAB_TEST_SECRET}`` (``logger.notes``),
+    trained once per session in this process through the real path (compose -> train). Tests only read it, or
+    copy it first (tests/test_run_folder.py checks that refused starts leave it byte for byte the same)."""
+    from genlab.runner.config import compose
+    from genlab.runner.train import train
+
+    run_dir = tmp_path_factory.mktemp("secret") / "run"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GENLAB_TEST_SECRET", RUN_SECRET)
+        train(compose([*TINY_RUNS["ae"], "trainer.max_epochs=1", "trainer.limit_test_batches=1",
+                       "logger.notes=${oc.env:GENLAB_TEST_SECRET}", f"run_dir={run_dir}"]))
+    return run_dir

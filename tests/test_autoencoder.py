@@ -63,6 +63,7 @@ def test_encode_decode_shapes_and_range(arch, size):
     assert out.shape == x.shape and out.min() >= -1 and out.max() <= 1
 
 
+@pytest.mark.slow
 def test_short_training_beats_mean_image_baseline(data_dir, tmp_path):
     cfg = compose(["experiment=ae_mnist", f"run_dir={tmp_path}", "logger.mode=disabled", "callbacks.images=[]",
                    "trainer.max_epochs=1", "trainer.limit_train_batches=400", "trainer.limit_val_batches=5",

@@ -16,10 +16,10 @@ from PIL import Image
 from datamodules.image_files import load_rgb, to_8bit
 from genlab.runner.cli import run_cli
 from tests.helpers import FAST, REPO, run_script, tree_checksums
+from tests.helpers import RUN_SECRET as SECRET
 
 AE = ["experiment=ae_mnist", "model.latent_dim=2", "data.batch_size=16"]
 LAST = "run/checkpoints/last.ckpt"
-SECRET = "s3cr3t-api-key-value"
 
 # (script, arguments, a word the error line must contain); paths are relative to the workspace.
 # The cases the issue lists run as real subprocesses of the scripts ...
@@ -157,13 +157,11 @@ FAMILY = {
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory, data_dir):
-    """A real finished run, a random-bytes "checkpoint", a file, and input images."""
+def workspace(tmp_path_factory, data_dir, secret_run):
+    """A real finished run (a copy of the session's: trained in this process through the path scripts/train.py
+    takes, its logger.notes a ${oc.env:...} reference), a random-bytes "checkpoint", a file, and input images."""
     ws = tmp_path_factory.mktemp("ws")
-    done = run_script("train.py", *AE, *FAST, "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
-                      "trainer.limit_test_batches=1", "run_dir=run", "logger.mode=disabled",
-                      "logger.notes=${oc.env:GENLAB_TEST_SECRET}", cwd=ws, env={"GENLAB_TEST_SECRET": SECRET})
-    assert done.returncode == 0, done.stderr[-2000:]
+    shutil.copytree(secret_run, ws / "run")
     (ws / "random.ckpt").write_bytes(np.random.default_rng(0).bytes(4096))
     torch.save({"a": 1}, ws / "plain.ckpt")  # a PyTorch file, not genlab's
     torch.save({"genlab": {"config": [1, 2]}}, ws / "wrongtype.ckpt")  # genlab's key, a config of the wrong type

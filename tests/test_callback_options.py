@@ -10,7 +10,7 @@ from genlab.callbacks import FixedNoiseGrid, LatentInterpolation
 from genlab.callbacks.images import epoch_due
 from genlab.core.errors import ConfigError
 from genlab.runner.build import added_callbacks
-from genlab.runner.config import compose, typed
+from genlab.runner.config import check_before_run, compose, typed
 
 
 def test_epoch_due_after_every_nth_epoch_counted_from_one():
@@ -36,12 +36,12 @@ def test_own_options_win_over_the_shared_ones_and_lightning_callbacks_come_by_na
     ("callbacks.lightning=[early_stop]", "unknown callback name 'early_stop'; available: early_stopping"),
     ("callbacks.options.latent_scatter.num_images=3", "callbacks.options.latent_scatter: no such callback"),
 ])
-def test_bad_callback_names_and_options_are_refused_when_composing(override, message):
+def test_bad_callback_names_and_options_are_refused_before_the_run(override, message):
     with pytest.raises(ConfigError, match=message):
-        compose(["experiment=gan_mnist", override])
+        check_before_run(compose(["experiment=gan_mnist", override]))
 
 
-def test_bad_options_of_a_lightning_callback_are_refused_when_composing():
+def test_bad_options_of_a_lightning_callback_are_refused_before_the_run():
     with pytest.raises(ConfigError, match="callbacks.options.early_stopping: .*unexpected keyword argument 'monitr'"):
-        compose(["experiment=gan_mnist", "callbacks.lightning=[early_stopping]",
-                 "callbacks.options.early_stopping.monitr=x"])
+        check_before_run(compose(["experiment=gan_mnist", "callbacks.lightning=[early_stopping]",
+                                  "callbacks.options.early_stopping.monitr=x"]))

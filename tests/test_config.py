@@ -80,6 +80,7 @@ def test_saved_config_round_trips_with_overrides():
         compose_from_saved(saved, ["model=conv_autoencoder"])
 
 
+@pytest.mark.slow
 def test_cli_errors_exit_nonzero_and_write_nothing(cli, tmp_path):
     for args, expected in [
         (["experiment=ae_mnist", "trainer.max_epoch=1"], "max_epochs"),
@@ -94,6 +95,7 @@ def test_cli_errors_exit_nonzero_and_write_nothing(cli, tmp_path):
         assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_help_lists_experiments_and_keys(cli):
     result = cli("train.py", "--help")
     assert result.returncode == 0
@@ -111,3 +113,12 @@ def test_a_run_saved_with_the_old_text_value_range_still_composes():
     saved = OmegaConf.to_container(compose(["experiment=gan_mnist"]), resolve=True)
     saved["data"]["value_range"] = "-1_1"  # how runs saved it before it became a list
     assert list(compose_from_saved(saved, []).data.value_range) == [-1.0, 1.0]
+
+
+def test_the_last_name_given_chooses_the_schema():
+    from genlab.runner.config.load import chosen_name
+
+    layers = [{"name": "vae", "lr": 1.0}, {"lr": 2.0}, {"name": "autoencoder"}]
+    assert chosen_name("model", layers, []) == "autoencoder"
+    assert chosen_name("model", layers, ["model.lr=3", "model.name=gan", "data.name=mnist"]) == "gan"
+    assert chosen_name("model", [{"lr": 1.0}], []) is None

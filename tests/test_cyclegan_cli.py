@@ -19,6 +19,8 @@ LOSSES = ["train/D_A", "train/G_A", "train/cycle_A", "train/idt_A", "train/D_B",
 TEST_METRICS = ["test/cycle_l1_A", "test/cycle_l1_B", "test/idt_l1_A", "test/idt_l1_B", "test/kid_AtoB",
                 "test/kid_BtoA", "test/fid_AtoB", "test/fid_BtoA", "test/mifid_AtoB"]
 
+pytestmark = pytest.mark.slow  # real subprocesses of the scripts
+
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:

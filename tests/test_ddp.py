@@ -36,7 +36,8 @@ def test_two_process_ddp_run_shares_one_run_folder(tmp_path, data_dir):
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 1  # only rank zero opened a W&B run
     run = read_offline_run(run_dir)
     assert "train/loss" in run.keys() and "test/loss" in run.keys()
-    assert set(Autoencoder.validation_metrics) <= run.keys()  # what callbacks.monitor is checked against is logged
+    # what callbacks.monitor is checked against is logged
+    assert set(Autoencoder.Config.validation_metrics) <= run.keys()
     # the DistributedSampler gives each rank its own share; each rank stepped once per batch it saw
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == 6

@@ -37,7 +37,8 @@ def test_vae_under_two_process_ddp_reduces_active_units_over_both_ranks(cli, tmp
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Starting with 2 processes" in done.stderr
     run = _one_wandb_run(run_dir)
-    assert set(VAE.validation_metrics) <= run.keys()  # what callbacks.monitor is checked against is really logged
+    # what callbacks.monitor is checked against is really logged
+    assert set(VAE.Config.validation_metrics) <= run.keys()
     # 2 ranks x 2 test batches x 16 images: the statistic saw both ranks' data, not rank zero's 32
     assert run.values("test/active_units_images") == [64.0]
     assert 0 <= run.values("test/active_units")[0] <= 4
@@ -55,7 +56,7 @@ def test_cyclegan_under_two_process_ddp_trains_and_tests(cli, tmp_path, data_dir
     run = _one_wandb_run(run_dir)
     for key in ("train/G_A", "train/D_B", "test/cycle_l1_A", "test/kid_AtoB"):
         assert run.values(key) and all(math.isfinite(v) for v in run.values(key)), key
-    assert CycleGAN.validation_metrics == ()  # no validation: the experiment monitors nothing
+    assert CycleGAN.Config.validation_metrics == ()  # no validation: the experiment monitors nothing
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == 2 * 2  # two optimizers step per batch, 2 batches on each rank
 

@@ -47,12 +47,14 @@ def short_run(tmp_path_factory, data_dir):
     return tmp / "run", done
 
 
+@pytest.mark.slow
 def test_a_run_shorter_than_the_logging_interval_still_logs_training_curves(short_run):
     run_dir, _ = short_run
     history = read_offline_run(run_dir)
     assert len(history.values("train/loss_epoch")) == 2  # one mean per epoch
 
 
+@pytest.mark.slow
 def test_off_a_terminal_the_output_is_one_line_per_epoch_and_no_noise(short_run):
     _, done = short_run
     output = done.stdout + done.stderr
@@ -74,6 +76,7 @@ def test_resuming_into_the_run_folder_does_not_warn_about_it(short_run, cli):
     assert "exists and is not empty" not in done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_fast_dev_run_makes_no_wandb_run_and_says_nothing_about_one(cli, tmp_path, data_dir):
     done = cli("train.py", "experiment=ae_mnist", *FAST, "trainer.fast_dev_run=1", f"run_dir={tmp_path / 'run'}",
                env=fresh_machine(tmp_path))
@@ -81,6 +84,7 @@ def test_fast_dev_run_makes_no_wandb_run_and_says_nothing_about_one(cli, tmp_pat
     assert "W&B" not in done.stderr and not (tmp_path / "run" / "wandb").exists()
 
 
+@pytest.mark.slow
 def test_help_of_an_experiment_shows_the_values_its_run_uses(cli):
     done = cli("train.py", "experiment=gan_mnist", "model.ngf=8", "--help")
     assert done.returncode == 0, done.stderr
@@ -91,6 +95,7 @@ def test_help_of_an_experiment_shows_the_values_its_run_uses(cli):
     assert plain.returncode == 0 and "experiments: " in plain.stdout and "experiment=NAME" in plain.stdout
 
 
+@pytest.mark.slow
 def test_cfg_prints_the_composed_config_and_runs_nothing(cli, tmp_path):
     done = cli("train.py", "experiment=mlp_gan_mnist", "trainer.max_epochs=3", f"run_dir={tmp_path / 'run'}", "--cfg")
     assert done.returncode == 0, done.stderr

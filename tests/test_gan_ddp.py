@@ -29,7 +29,7 @@ def test_gan_trains_validates_and_tests_under_two_process_ddp_from_an_empty_cach
     for key in ("train/g_loss", "train/d_loss", "train/D_x", "train/D_G_z", "val/fid", "test/fid", "test/kid",
                 "test/fid_floor", "test/class_coverage"):
         assert history.values(key) and all(math.isfinite(v) for v in history.values(key)), key
-    assert set(GAN.validation_metrics) <= history.keys()  # what callbacks.monitor is checked against is logged
+    assert set(GAN.Config.validation_metrics) <= history.keys()  # what callbacks.monitor is checked against is logged
     assert sorted(p.name for p in (run_dir / "images").iterdir()) == [
         "images_fixed_noise_step0000002.png", "images_interpolation_step0000002.png"]
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()

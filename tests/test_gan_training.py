@@ -39,6 +39,7 @@ def run(tmp_path_factory, tiny_classifier):
     return cfg, result
 
 
+@pytest.mark.slow
 def test_max_batches_logging_and_wandb_axis_count_batches(run):
     cfg, result = run
     trainer = result.trainer
@@ -51,6 +52,7 @@ def test_max_batches_logging_and_wandb_axis_count_batches(run):
     assert grid_steps[0] == 3  # after the first epoch's 3 batches
 
 
+@pytest.mark.slow
 def test_run_logs_diagnostics_and_pictures(run):
     _, result = run
     history = read_offline_run(result.run_dir)
@@ -66,6 +68,7 @@ def test_run_logs_diagnostics_and_pictures(run):
         "images_fixed_noise_step0000003.png", "images_fixed_noise_step0000005.png"]
 
 
+@pytest.mark.slow
 def test_training_updates_both_networks(run):
     cfg, result = run
     pl.seed_everything(cfg.seed, workers=True, verbose=False)  # as train() did before building
@@ -74,6 +77,7 @@ def test_training_updates_both_networks(run):
     assert not torch.equal(flat(initial.discriminator), flat(result.model.discriminator))
 
 
+@pytest.mark.slow
 def test_fixed_noise_survives_a_checkpoint_round_trip(run):
     cfg, result = run
     ckpt = torch.load(result.run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
@@ -88,6 +92,7 @@ def adam_steps(optimizer_state: dict) -> int:
     return int(next(iter(optimizer_state["state"].values()))["step"])
 
 
+@pytest.mark.slow
 def test_resume_continues_optimizers_and_stops_at_max_batches(run, tmp_path):
     cfg, result = run
     ckpt = result.run_dir / "checkpoints" / "last.ckpt"  # the latest state: max_batches stopped at 5 batches
@@ -142,6 +147,7 @@ def test_generator_step_leaves_d_alone_and_discriminator_step_leaves_g_alone(tmp
         assert torch.equal(d["G"], end["G"]) and not torch.equal(d["D"], end["D"])
 
 
+@pytest.mark.slow
 def test_bf16_mixed_precision_mlp_gan_steps_on_cpu(tmp_path, tiny_classifier):
     cfg = compose(["experiment=mlp_gan_mnist", *FAST, "model.g_hidden=[32,64]", "model.d_hidden=[64,32]",
                    "model.loss=hinge", "data.batch_size=32", "trainer.precision=bf16-mixed", "max_batches=3",
@@ -153,6 +159,7 @@ def test_bf16_mixed_precision_mlp_gan_steps_on_cpu(tmp_path, tiny_classifier):
         assert math.isfinite(float(trainer.callback_metrics[key])), key
 
 
+@pytest.mark.slow
 def test_evaluate_writes_every_metric(run, cli, tiny_classifier):
     _, result = run
     done = cli("evaluate.py", f"ckpt={result.run_dir / 'checkpoints' / 'last.ckpt'}", "eval.num_samples=64",
@@ -165,6 +172,7 @@ def test_evaluate_writes_every_metric(run, cli, tiny_classifier):
     assert 1 <= metrics["test/classifier_is"] <= 10 and metrics["test/fid_floor"] < metrics["test/fid"]
 
 
+@pytest.mark.slow
 def test_bad_gan_options_are_one_line_errors(cli, run):
     done = cli("train.py", "experiment=gan_mnist", "model.loss=wasserstein")
     assert done.returncode == 2 and done.stderr.count("\n") == 1

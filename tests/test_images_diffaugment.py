@@ -11,10 +11,10 @@ from lightning_modules.diffaugment import (
     contrast,
     cutout,
     diff_augment,
-    parse_policy,
     saturation,
     translate,
 )
+from lightning_modules.schemas import parse_policy
 
 
 def test_brightness_adds_each_images_shift():

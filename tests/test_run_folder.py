@@ -7,20 +7,16 @@ import pytest
 import torch
 import yaml
 
+from tests.helpers import RUN_SECRET as SECRET
 from tests.helpers import TINY_RUNS, error_line, start_train, train, tree_checksums
 
 pytestmark = pytest.mark.slow
 
-SECRET = "s3cr3t-value-never-on-disk"
 
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory, data_dir):
-    run_dir = tmp_path_factory.mktemp("runs") / "run"
-    done = train(*TINY_RUNS["ae"], "trainer.max_epochs=1", "logger.notes=${oc.env:GENLAB_TEST_SECRET}",
-                 f"run_dir={run_dir}", env={"GENLAB_TEST_SECRET": SECRET})
-    assert done.returncode == 0, done.stderr[-3000:]
-    return run_dir
+@pytest.fixture
+def finished(secret_run):
+    """The session's finished run (logger.notes refers to $GENLAB_TEST_SECRET): every test leaves it unchanged."""
+    return secret_run
 
 
 @pytest.mark.parametrize("experiment", ["ae_mnist", "vae_mnist"])

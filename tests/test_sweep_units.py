@@ -150,7 +150,7 @@ def test_a_comma_without_multirun_gets_a_hint(arg):
 
 def test_no_sweep_hint_for_a_list_value_or_another_key():
     with pytest.raises(ConfigError) as e:
-        compose(["experiment=ae_mnist", "callbacks.images=[nope,other]"])
+        compose(["experiment=ae_mnist", "model.hidden=[0,-1]"])
     assert "--multirun" not in str(e.value)
     with pytest.raises(ConfigError) as e:
         compose(["experiment=ae_mnist", "seed=x", "logger.tags=[a,b]"])

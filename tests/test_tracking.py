@@ -53,6 +53,7 @@ def test_auto_is_online_with_an_api_key(no_credentials, monkeypatch):
     assert resolve_mode("auto")[0] == "online"
 
 
+@pytest.mark.slow
 def test_auto_is_online_after_wandb_login(no_credentials):
     wandb_login(no_credentials)
     assert has_wandb_credentials()

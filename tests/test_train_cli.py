@@ -11,6 +11,8 @@ import yaml
 from tests.helpers import FAST, run_script
 from tests.wandb_offline import read_offline_run
 
+pytestmark = pytest.mark.slow  # real subprocesses of the scripts
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, data_dir):

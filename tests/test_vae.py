@@ -35,6 +35,7 @@ def trained_run(tmp_path_factory, data_dir):
     return run_dir
 
 
+@pytest.mark.slow
 def test_training_logs_the_three_terms_and_the_pictures(trained_run):
     logged = read_offline_run(trained_run)
     for stage in ("train", "val"):
@@ -51,6 +52,7 @@ def test_training_logs_the_three_terms_and_the_pictures(trained_run):
     assert (trained_run / "images").is_dir()
 
 
+@pytest.mark.slow
 def test_evaluate_writes_elbo_iw_likelihood_and_active_units(trained_run, cli):
     ckpt = trained_run / "checkpoints" / "last.ckpt"
     done = cli("evaluate.py", f"ckpt={ckpt}", "eval.iw_samples=100", "eval.iw_chunk=30")
@@ -66,6 +68,7 @@ def test_evaluate_writes_elbo_iw_likelihood_and_active_units(trained_run, cli):
     assert again == pytest.approx(metrics, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_fixed_noise_is_restored_from_the_checkpoint_on_resume(trained_run, tmp_path):
     # a copy of the run's checkpoint whose fixed noise is not the one this seed draws (a resume may not change the
     # seed: the checkpoint restores the random streams and the data order)
@@ -99,6 +102,7 @@ def test_iwae_objective_is_tighter_than_the_elbo(data_dir):
     assert iw_bound < neg_elbo
 
 
+@pytest.mark.slow
 def test_conv_gaussian_vae_with_kl_warmup_learns_its_std(tmp_path, data_dir):
     cfg = compose(["experiment=conv_vae_mnist", *FAST, "model.channels=8", "trainer.limit_test_batches=0",
                    "data.binarize=none", "model.likelihood=gaussian", "model.kl_warmup_steps=4",
@@ -128,6 +132,7 @@ def test_bernoulli_likelihood_refuses_data_outside_0_1(data_dir):
         build_model(cfg, build_datamodule(cfg))
 
 
+@pytest.mark.slow
 def test_scripts_exit_nonzero_with_one_line(trained_run, cli):
     done = cli("train.py", "experiment=vae_mnist", "model.latent_dim=0")
     assert done.returncode != 0 and done.stderr.strip().splitlines() == ["error: model.latent_dim=0: must be >= 1 "

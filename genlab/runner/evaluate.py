@@ -12,7 +12,7 @@ from genlab.core.errors import CheckpointError, ConfigError
 from genlab.core.saved import read_checkpoint_config
 from genlab.runner.build import build_datamodule, build_model
 from genlab.runner.checkpoints import run_dir_of
-from genlab.runner.config import compose_from_saved
+from genlab.runner.config import check_before_run, compose_from_saved
 from genlab.runner.console import progress_callbacks, quiet
 from genlab.runner.prepare import prepare
 from genlab.runner.tracking import finish_run, make_loggers
@@ -51,6 +51,7 @@ def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, 
     its local CSV copy, and into the same W&B run (resumed by its id, offline when training was)."""
     refuse_unused(overrides or [])
     cfg = compose_from_saved(read_checkpoint_config(ckpt), overrides or [])
+    check_before_run(cfg)
     quiet()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)

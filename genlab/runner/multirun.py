@@ -29,7 +29,7 @@ from submitit.helpers import Checkpointable, DelayedSubmission
 from genlab.core.errors import ConfigError, GenlabError, RunInterrupted
 from genlab.runner import compare
 from genlab.runner.cli import run_cli
-from genlab.runner.config import compose
+from genlab.runner.config import check_before_run, compose
 from genlab.runner.config.load import CONFIG_DIR
 from genlab.runner.threads import CORES_ENV, share, usable_cores
 from genlab.runner.train import train
@@ -176,7 +176,7 @@ def plan(args: list[str], sweep_dir: Path | None = None) -> Sweep:
     for i, values in enumerate(grid(swept)):
         run_dir = base / folder_name(i, values)
         job_args = [*common, *(f"{k}={v}" for k, v in values.items()), f"run_dir={run_dir}", f"logger.group={group}"]
-        compose(job_args)
+        check_before_run(compose(job_args))
         jobs.append(Job(i, values, job_args, run_dir))
     return Sweep(base, group, jobs)
 

@@ -15,6 +15,7 @@ from genlab.core.errors import RunDirError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR_ENV = "GENLAB_RUN_DIR"
 WANDB_ID_ENV = "GENLAB_WANDB_ID"
+CSV_DIR = "csv"  # <run>/csv/version_<n>/metrics.csv: one version per process that logged (train, resume, evaluate)
 
 
 def shared_id() -> str | None:

@@ -23,9 +23,8 @@ from pathlib import Path
 import yaml
 
 from genlab.core.errors import ConfigError
-from genlab.runner.rundir import published
+from genlab.runner.rundir import CSV_DIR, published
 
-CSV_DIR = "csv"  # <run>/csv/version_<n>/metrics.csv: one version per process that logged (train, resume, evaluate)
 RECORD = "wandb_sync.json"
 SYNC_DIR = "sync"  # an offline sync writes <run>/sync/wandb/offline-run-*, beside training's own <run>/wandb/
 STEP_KEY = "trainer/global_step"  # the x-axis of every genlab W&B run (what Lightning's WandbLogger logs)

@@ -17,7 +17,8 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from genlab.core.errors import GenlabError
 from genlab.runner.config.load import to_saved
-from genlab.runner.sync import CSV_DIR, STEP_KEY, record_live
+from genlab.runner.rundir import CSV_DIR
+from genlab.runner.sync import STEP_KEY, record_live
 
 # Seconds wandb.init may spend reaching the server before `auto` gives up and logs offline (wandb's own
 # default is 90 s, and its retries about double it); WANDB_INIT_TIMEOUT, wandb's variable, overrides it.

@@ -20,7 +20,7 @@ from genlab.core.errors import ConfigError, RunInterrupted
 from genlab.core.saved import check_same_model, read_checkpoint_config
 from genlab.runner.build import build_callbacks, build_datamodule, build_model, build_trainer
 from genlab.runner.checkpoints import LatestCheckpoint, check_fits, latest_checkpoint, run_dir_of
-from genlab.runner.config.load import to_saved
+from genlab.runner.config.load import check_before_run, to_saved
 from genlab.runner.console import progress_callbacks, quiet
 from genlab.runner.prepare import prepare
 from genlab.runner.rundir import (
@@ -100,6 +100,7 @@ def train(cfg: DictConfig) -> TrainResult:
 
     Nothing is written until the config, the data and the checkpoint are known to be usable, and the run folder
     is locked for the run's life."""
+    check_before_run(cfg)
     run_dir, ckpt = plan_run(cfg)
     if ckpt:
         saved = read_checkpoint_config(ckpt)

@@ -7,8 +7,7 @@ from torch import nn
 from genlab.core.errors import ConfigError
 from lightning_modules.nets.conv import ConvDecoder, ConvEncoder, conv_stages
 from lightning_modules.nets.mlp import MLPDecoder, MLPEncoder, check_mlp_size
-
-ARCHITECTURES = ("mlp", "conv")
+from lightning_modules.schemas import ENCODER_DECODER_ARCHITECTURES
 
 
 def build_encoder_decoder(arch: str, image_shape, code_features: int, latent_dim: int, hidden: list[int],
@@ -25,4 +24,4 @@ def build_encoder_decoder(arch: str, image_shape, code_features: int, latent_dim
         except ValueError as e:
             raise ConfigError(f"model.arch=conv: {e}; choose a data.image_size divisible by it") from None
         return ConvEncoder(image_shape, code_features, channels), ConvDecoder(image_shape, latent_dim, channels)
-    raise ValueError(f"unknown architecture {arch!r}; one of {', '.join(ARCHITECTURES)}")
+    raise ValueError(f"unknown architecture {arch!r}; one of {', '.join(ENCODER_DECODER_ARCHITECTURES)}")

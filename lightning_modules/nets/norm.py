@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-NORMS = ("instance", "batch")
+from lightning_modules.schemas import NORMS
 
 
 def norm_layer(kind: str, channels: int) -> nn.Module:

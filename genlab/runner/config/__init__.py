@@ -3,6 +3,7 @@
 from genlab.core.schema import DataConfig, EvalConfig, ModelConfig, check
 from genlab.runner.config.groups import CallbacksConfig, LoggerConfig, TrainerConfig
 from genlab.runner.config.load import (
+    check_before_run,
     compose,
     compose_from_saved,
     list_experiments,
@@ -18,6 +19,7 @@ __all__ = [
     "ModelConfig",
     "TrainerConfig",
     "check",
+    "check_before_run",
     "compose",
     "compose_from_saved",
     "list_experiments",

@@ -7,10 +7,12 @@ The schemas that models, datamodules, metrics and callbacks read are on the floo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import Any
 
-from genlab.core.schema import EvalConfig, check, check_choice
+from omegaconf import MISSING
+
+from genlab.core.schema import EvalConfig, check, check_choice, described
 from genlab.runner.config.trainer_args import derive_trainer_config
 
 
@@ -50,14 +52,16 @@ TrainerConfig = derive_trainer_config(TrainerChecks)
 class LoggerConfig:
     """Weights & Biases. ``mode=auto`` is online with credentials and offline without (never prompts)."""
 
-    mode: str = "auto"
-    project: str = "genlab"
-    entity: str | None = None
-    group: str | None = None  # None: the experiment's name; the runs of one multirun share their sweep's group
-    name: str | None = None
-    tags: list[str] = field(default_factory=list)
-    notes: str | None = None
-    log_model: str = "false"  # false | last | best | all: checkpoints as W&B artifacts, sent by scripts/sync.py
+    mode: str = described("auto", "auto (online with credentials, else offline), online, offline or disabled")
+    project: str = described("genlab", "W&B project")
+    entity: str | None = described(None, "W&B entity (user or team); null: your default entity")
+    group: str | None = described(None, "W&B group; null: the experiment's name (a multirun's runs share their "
+                                  "sweep's group)")
+    name: str | None = described(None, "W&B run name; null: <experiment>/<run folder name>")
+    tags: list[str] = described([], "W&B tags")
+    notes: str | None = described(None, "W&B notes")
+    log_model: str = described("false", "checkpoints as W&B artifacts, sent by scripts/sync.py: false, last, "
+                               "best or all")
 
     def __post_init__(self) -> None:
         check_choice("mode", self.mode, ("auto", "online", "offline", "disabled"))
@@ -71,15 +75,18 @@ class CallbacksConfig:
     ``genlab.callbacks.CALLBACKS``: picture callbacks under ``images``, Lightning's own under ``lightning``, each
     with its options under ``options.<name>`` (picture callbacks default to the shared ``image_*``/``num_images``)."""
 
-    monitor: str | None = "val/loss"  # None: no "best" checkpoint, only the latest ones (no validation loss)
-    monitor_mode: str = "min"
-    save_top_k: int = 1
-    images: list[str] = field(default_factory=list)
-    image_every_n_epochs: int = 1
-    num_images: int = 16
-    image_every_n_steps: int = 0  # > 0: callbacks that support it also draw every this many training batches
-    lightning: list[str] = field(default_factory=list)  # e.g. [early_stopping, lr_monitor, ema_weight_averaging]
-    options: dict[str, Any] = field(default_factory=dict)  # name -> {key: value}
+    monitor: str | None = described("val/loss", "validation metric of the best checkpoint; null: no best "
+                                    "checkpoint, only the latest ones")
+    monitor_mode: str = described("min", "min or max: which end of callbacks.monitor is best")
+    save_top_k: int = described(1, "best checkpoints kept")
+    images: list[str] = described([], "picture callbacks by name (genlab.callbacks.PICTURES)")
+    image_every_n_epochs: int = described(1, "pictures every this many epochs")
+    num_images: int = described(16, "images per picture")
+    image_every_n_steps: int = described(0, "> 0: callbacks that support it also draw every this many training "
+                                         "batches")
+    lightning: list[str] = described([], "Lightning's callbacks by name, e.g. [early_stopping, lr_monitor, "
+                                     "ema_weight_averaging]")
+    options: dict[str, Any] = described({}, "options of each callback: callbacks.options.<name>.<key>=value")
 
     def __post_init__(self) -> None:
         check_choice("monitor_mode", self.monitor_mode, ("min", "max"))
@@ -95,8 +102,8 @@ class CheckpointConfig:
     The best-model file follows ``callbacks.monitor``; these keys bound what a crash (kill -9, power loss) can cost.
     """
 
-    every_n_steps: int = 0  # training batches between saves
-    every_minutes: float = 15.0  # minutes of training between saves
+    every_n_steps: int = described(0, "training batches between saves of last.ckpt (0: off)")
+    every_minutes: float = described(15.0, "minutes of training between saves of last.ckpt (0: off)")
 
     def __post_init__(self) -> None:
         check(self.every_n_steps >= 0, "every_n_steps", self.every_n_steps, "must be >= 0 (0: off)")
@@ -108,7 +115,8 @@ class CheckpointConfig:
 class ConsoleConfig:
     """What a run prints off a terminal (log files, pipes, SLURM's .out), where no progress bar shows."""
 
-    heartbeat_minutes: float = 5.0  # a progress line (batch, speed, epoch ETA, training terms) this often; 0: off
+    heartbeat_minutes: float = described(5.0, "a progress line (batch, speed, epoch ETA, training terms) this often; "
+                                         "0: off")
 
     def __post_init__(self) -> None:
         check(math.isfinite(self.heartbeat_minutes) and self.heartbeat_minutes >= 0, "heartbeat_minutes",
@@ -129,7 +137,19 @@ OPEN_MAPPINGS = {"callbacks": ("options",)}  # mappings whose keys are names, ch
 GROUPS = ("data", "model", *FIXED_GROUPS)
 DEFAULT_CHOICES = {"trainer": "default", "logger": "wandb", "callbacks": "default", "eval": "default",
                    "checkpoint": "default", "console": "default"}
-TOP_LEVEL = {"experiment": str, "seed": int, "run_dir": str, "ckpt": str, "max_batches": int}
-# max_batches: training batches before the run stops (-1: no limit), whatever the model's optimizer steps per
-# batch; trainer.max_steps is Lightning's own count of optimizer steps.
-TOP_DEFAULTS = {"seed": 42, "run_dir": None, "ckpt": None, "max_batches": -1}
+
+
+@dataclass
+class TopLevelConfig:
+    """The keys outside any group (the loader checks their values itself)."""
+
+    experiment: str = described(MISSING, "configs/experiment/<NAME>.yaml: the group options and values of a run")
+    seed: int = described(42, "seed of Python's, NumPy's and torch's generators and of the data order")
+    run_dir: str | None = described(None, "the run folder; null: runs/<experiment>/<time>-<id>")
+    ckpt: str | None = described(None, "resume from this checkpoint, or auto: the latest one of run_dir")
+    max_batches: int = described(-1, "training batches before the run stops (-1: no limit), whatever the model's "
+                                 "optimizer steps per batch (trainer.max_steps counts Lightning's optimizer steps)")
+
+
+TOP_LEVEL = tuple(f.name for f in fields(TopLevelConfig))
+TOP_DEFAULTS = {f.name: f.default for f in fields(TopLevelConfig) if f.default != MISSING}

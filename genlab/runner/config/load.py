@@ -6,6 +6,7 @@ The one config-load point of the project. Every failure becomes a one-line ``Con
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import tempfile
 from pathlib import Path
@@ -107,38 +108,45 @@ def _parse_dotlist(node: DictConfig, items: list[str]) -> DictConfig:
     return parsed
 
 
-def _schema_for(group: str, section: dict) -> type:
+def _schema_for(group: str, name: str | None) -> type:
     if group in FIXED_GROUPS:
         return FIXED_GROUPS[group]
-    name = section.get("name")
     if not name:
         raise ConfigError(f"the {group} config has no 'name' (the registered {group} class to use)")
-    return registry.lookup(OPEN_GROUPS[group], name).Config
+    return registry.schema(OPEN_GROUPS[group], name)
 
 
-def _merged_plain(group: str, layers: list[dict], dotlist: list[str]) -> dict:
-    """The group's layers merged without a schema; a ``name`` override picks another schema, so it is applied."""
-    merged_plain: dict = {}
+def chosen_name(group: str, layers: list[dict], dotlist: list[str]) -> str | None:
+    """The ``name`` the group's layers and ``group.name=`` overrides choose (the last one given wins): it picks the
+    schema the layers are then merged into."""
+    name = None
     for layer in layers:
-        merged_plain = OmegaConf.to_container(OmegaConf.merge(merged_plain, layer))
+        name = layer.get("name", name)
     for item in dotlist:
-        if item.split("=", 1)[0] == f"{group}.name":
-            merged_plain["name"] = item.split("=", 1)[1]
-    return merged_plain
+        key, _, value = item.partition("=")
+        if key == f"{group}.name":
+            name = value
+    return name
+
+
+@functools.cache
+def _schema_node(schema: type, open_keys: tuple[str, ...]) -> DictConfig:
+    """The schema as a struct DictConfig (unknown keys refused), made once per schema: ``OmegaConf.structured``
+    is the costliest step of composing, and ``check_sweep.py`` composes dozens of configs. Merges copy it."""
+    node = OmegaConf.structured(schema)
+    OmegaConf.set_struct(node, True)
+    for key in open_keys:  # name -> options of classes that check them themselves
+        OmegaConf.set_struct(node[key], False)
+    return node
 
 
 def _build_group(group: str, layers: list[dict], dotlist: list[str]) -> DictConfig:
     if group == "trainer":
         refuse_genlab_keys([*(k for layer in layers for k in layer), *(d.partition("=")[0][len("trainer."):]
                                                                          for d in dotlist)])
-    schema = _schema_for(group, _merged_plain(group, layers, dotlist))
-    node = OmegaConf.structured(schema)
-    OmegaConf.set_struct(node, True)
-    for key in OPEN_MAPPINGS.get(group, ()):  # name -> options of classes that check them themselves
-        OmegaConf.set_struct(node[key], False)
+    node = _schema_node(_schema_for(group, chosen_name(group, layers, dotlist)), OPEN_MAPPINGS.get(group, ()))
     try:
-        for layer in layers:
-            node = OmegaConf.merge(node, layer)
+        node = OmegaConf.merge(node, *layers)
         if dotlist:
             node = OmegaConf.merge(node, _parse_dotlist(node, [d.partition(".")[2] for d in dotlist]))
     except OmegaConfBaseException as e:
@@ -170,19 +178,19 @@ def _check_batches(model_name: str | None, data_name: str | None) -> None:
     """The model can read the data's batches (checked before the groups' keys, which differ between such data)."""
     if not model_name or not data_name:
         return  # the group's own error names what is missing
-    model_cls, data_cls = registry.lookup("model", model_name), registry.lookup("data", data_name)
-    if model_cls.batches != data_cls.batches:
-        raise ConfigError(f"model {model_name!r} trains on {model_cls.batches} but data {data_name!r} gives "
-                          f"{data_cls.batches}; pick a matching data=OPTION or experiment")
+    model, data = registry.schema("model", model_name), registry.schema("data", data_name)
+    if model.batches != data.batches:
+        raise ConfigError(f"model {model_name!r} trains on {model.batches} but data {data_name!r} gives "
+                          f"{data.batches}; pick a matching data=OPTION or experiment")
 
 
 def _check_parts_fit(cfg: DictConfig) -> None:
     """The model can read the data's batches, and ``callbacks.monitor`` names a metric the model logs."""
     _check_batches(cfg.model.name, cfg.data.name)
-    model_cls = registry.lookup("model", cfg.model.name)
+    metrics = registry.schema("model", cfg.model.name).validation_metrics
     monitor = cfg.callbacks.monitor
-    if monitor is not None and monitor not in model_cls.validation_metrics:
-        logged = ", ".join(model_cls.validation_metrics) or "none (it has no validation)"
+    if monitor is not None and monitor not in metrics:
+        logged = ", ".join(metrics) or "none (it has no validation)"
         raise ConfigError(f"callbacks.monitor={monitor!r}: model {cfg.model.name!r} never logs it; its validation "
                           f"metrics: {logged} (or callbacks.monitor=null: keep the latest checkpoints only)")
 
@@ -202,7 +210,7 @@ def _check_max_batches(cfg: DictConfig) -> None:
 
 def _check_logger(cfg: DictConfig) -> None:
     """wandb's own settings validation, so a bad project name stops here and not after the run folder exists."""
-    import wandb  # imported when a config is composed, not for --help
+    import wandb
 
     try:
         wandb.Settings(project=cfg.logger.project, entity=cfg.logger.entity)
@@ -246,14 +254,20 @@ def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
         raise ConfigError(f"seed={cfg.seed}: must be in [{SEED_RANGE[0]}, {SEED_RANGE[1]}] (NumPy's seed range)")
     _check_max_batches(cfg)
     _check_parts_fit(cfg)
-    from genlab.runner.build import added_callbacks  # build reads typed configs from this module
-
-    added_callbacks(typed(cfg.callbacks, "callbacks"))  # their options are checked by making them once
     check_writable_folder(Path(cfg.run_dir or "runs"), "run_dir")
-    _check_logger(cfg)
-    validate_trainer_args(OmegaConf.to_container(cfg.trainer))
     OmegaConf.set_struct(cfg, True)
     return cfg
+
+
+def check_before_run(cfg: DictConfig) -> None:
+    """The checks of a composed config that need Lightning or wandb (seconds of imports that ``--help``, ``--cfg``
+    and ``check_sweep.py`` do without): the callbacks' options, by making them once; wandb's settings; Lightning's
+    own Trainer checks. Whatever starts a run calls this before it writes anything."""
+    from genlab.runner.build import added_callbacks  # build reads typed configs from this module
+
+    added_callbacks(typed(cfg.callbacks, "callbacks"))
+    _check_logger(cfg)
+    validate_trainer_args(OmegaConf.to_container(cfg.trainer))
 
 
 def compose(args: list[str], config_dir: Path = CONFIG_DIR) -> DictConfig:
@@ -298,7 +312,7 @@ def _compose(args: list[str], config_dir: Path) -> DictConfig:
                               f"{', '.join(_options(group, config_dir))}")
         layers[group] = [_read_yaml(path), exp.get(group) or {}]
     own = {group: [d for d in dotlist if d.split(".")[0] == group] for group in GROUPS}
-    _check_batches(*(_merged_plain(g, layers[g], own[g]).get("name") for g in ("model", "data")))
+    _check_batches(*(chosen_name(g, layers[g], own[g]) for g in ("model", "data")))
     groups = {group: _build_group(group, layers[group], own[group]) for group in GROUPS}
     top_values = {"experiment": name, **TOP_DEFAULTS}
     top_values.update({k: v for k, v in exp.items() if k in TOP_LEVEL})
@@ -354,46 +368,5 @@ def to_yaml(cfg: DictConfig) -> str:
     return OmegaConf.to_yaml(OmegaConf.create(to_saved(cfg)))
 
 
-def _flat(values: dict, prefix: str) -> list[str]:
-    out = []
-    for key, value in values.items():
-        if isinstance(value, dict):
-            out += _flat(value, f"{prefix}{key}.")
-        elif key != "name" or prefix.count(".") > 1:
-            out.append(f"{prefix}{key}={value!r}")
-    return out
-
-
-def describe(args: list[str] | None = None, config_dir: Path = CONFIG_DIR) -> str:
-    """The ``--help`` text. With ``experiment=NAME`` (and any overrides) in ``args``: every key with the value
-    that run would use; without: experiments, group options and every key with its schema default."""
-    args = [a for a in args or [] if not a.startswith("-")]
-    if any(a.startswith("experiment=") for a in args):
-        cfg = compose(args, config_dir)
-        lines = [f"experiment {cfg.experiment}: the values this run would use; change any with group.key=value",
-                 "(--cfg prints them as YAML and exits)", "",
-                 f"top-level keys: seed={cfg.seed} run_dir={cfg.run_dir} (None: runs/<experiment>/<time>-<id>) "
-                 f"ckpt={cfg.ckpt} (resume) max_batches={cfg.max_batches} (-1: no limit)"]
-        for group in GROUPS:
-            lines += ["", f"{group}: {cfg.choices[group]} (other options: {', '.join(_options(group, config_dir))})",
-                      "  " + " ".join(_flat(OmegaConf.to_container(cfg[group], resolve=True), f"{group}."))]
-        return "\n".join(lines)
-    lines = ["experiments: " + ", ".join(list_experiments(config_dir)),
-             "add experiment=NAME to --help to see the values that experiment uses; --cfg prints them as YAML", ""]
-    lines.append("top-level keys: experiment=NAME seed=INT (42) run_dir=PATH (runs/<experiment>/<time>-<id>) "
-                 "ckpt=PATH|auto (resume a checkpoint, or the latest one of run_dir) max_batches=INT (-1: training "
-                 "batches before the run stops, whatever the model's optimizer steps per batch)")
-    for group in GROUPS:
-        lines.append("")
-        lines.append(f"{group} (choose with {group}=OPTION): {', '.join(_options(group, config_dir))}")
-        if group in FIXED_GROUPS:
-            schemas = {DEFAULT_CHOICES[group]: FIXED_GROUPS[group]}
-        else:
-            schemas = {n: c.Config for n, c in sorted(registry.registry(OPEN_GROUPS[group]).items())}
-        for label, schema in schemas.items():
-            defaults = OmegaConf.to_container(OmegaConf.structured(schema))
-            lines.append(f"  [{label}] {' '.join(_flat(defaults, f'{group}.'))}")
-    return "\n".join(lines)
-
-
-__all__ = ["GenlabError", "compose", "compose_from_saved", "describe", "list_experiments", "to_yaml", "typed"]
+__all__ = ["GenlabError", "check_before_run", "compose", "compose_from_saved", "list_experiments",
+           "to_yaml", "typed"]
