@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from machine import cpu_name
 
 from genlab.runner.config import compose
-from genlab.runner.train import train
+from genlab.runner.run.train import train
 from lightning_modules.corruption import corrupt
 
 

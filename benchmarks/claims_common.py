@@ -27,10 +27,10 @@ from pytorch_lightning.callbacks import ModelCheckpoint  # noqa: E402
 
 from genlab.core.saved import read_checkpoint_config  # noqa: E402
 from genlab.metrics.mnist_classifier import load_classifier  # noqa: E402
-from genlab.runner.build import build_datamodule, build_model  # noqa: E402
-from genlab.runner.classifier import ensure_classifier  # noqa: E402
 from genlab.runner.config import compose, compose_from_saved  # noqa: E402
-from genlab.runner.train import train  # noqa: E402
+from genlab.runner.run.build import build_datamodule, build_model  # noqa: E402
+from genlab.runner.run.classifier import ensure_classifier  # noqa: E402
+from genlab.runner.run.train import train  # noqa: E402
 
 # Tiny mode (the test suite): a handful of batches per stage, so every script finishes in seconds.
 TINY_TRAINER = ["trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=1",

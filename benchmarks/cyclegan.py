@@ -36,9 +36,9 @@ from datamodules.image_files import load_rgb  # noqa: E402
 from genlab.core.steps import logging_step  # noqa: E402
 from genlab.metrics.distribution_metrics import DistributionMetrics  # noqa: E402
 from genlab.metrics.image_features import build_feature_extractor, resolve_features  # noqa: E402
-from genlab.runner.build import build_datamodule, build_model  # noqa: E402
 from genlab.runner.config import compose  # noqa: E402
-from genlab.runner.train import train  # noqa: E402
+from genlab.runner.run.build import build_datamodule, build_model  # noqa: E402
+from genlab.runner.run.train import train  # noqa: E402
 
 QUIET = ["logger.mode=disabled", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
          "trainer.devices=1", "data.num_workers=0"]
@@ -112,7 +112,8 @@ def short_run(minutes: float, run_dir: Path) -> tuple[dict, dict, int, dict, str
     cfg = compose(args)
     kind = resolve_features(cfg.eval.features) or "pixels"
     cfg = compose([*args, f"eval.features={kind}"])
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)  # as genlab.runner.train does: the same initial weights
+    # as genlab.runner.run.train does: the same initial weights
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
     untrained = build_model(cfg, datamodule)
     tester = pl.Trainer(accelerator="auto", devices=1, logger=False, enable_progress_bar=False,

@@ -18,10 +18,10 @@ import torch
 from machine import cpu_name
 
 from genlab.core.steps import logging_step
-from genlab.runner.classifier import ensure_classifier
 from genlab.runner.config import compose
-from genlab.runner.evaluate import evaluate
-from genlab.runner.train import train
+from genlab.runner.run.classifier import ensure_classifier
+from genlab.runner.run.evaluate import evaluate
+from genlab.runner.run.train import train
 
 GOAL = {"fid_ratio": 3.0, "class_coverage": 10, "class_kl": 0.05}
 

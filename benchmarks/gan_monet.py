@@ -24,9 +24,9 @@ from gan_recipes import train_recipe
 from machine import cpu_name
 
 from genlab.metrics.image_features import natural_image_features
-from genlab.runner.evaluate import evaluate
-from genlab.runner.loading import load
-from genlab.runner.sampling import write_pictures
+from genlab.runner.run.evaluate import evaluate
+from genlab.runner.tools.loading import load
+from genlab.runner.tools.sampling import write_pictures
 
 ARMS = {"diffaugment": [], "plain": ["model.diffaugment="]}
 

@@ -28,11 +28,11 @@ import pytorch_lightning as pl
 import torch
 from machine import cpu_name
 
-import genlab.runner.train as genlab_train
+import genlab.runner.run.train as genlab_train
 from genlab.core.steps import logging_step
-from genlab.runner.classifier import ensure_classifier
 from genlab.runner.config import compose
-from genlab.runner.evaluate import evaluate
+from genlab.runner.run.classifier import ensure_classifier
+from genlab.runner.run.evaluate import evaluate
 
 GOAL = {"fid_ratio": 3.0, "class_coverage": 10, "class_kl": 0.05}
 _SHIPPED = ["model.ngf=32", "model.ndf=32", "data.batch_size=32", "model.ema_decay=0.999"]

@@ -6,13 +6,13 @@
 For each model the same networks (built by genlab from the experiment config, same seed), the same MNIST
 loader, batch size and number of steps are trained (a) by a plain loop written here (forward, loss, backward,
 Adam step; the GAN toggles requires_grad like Lightning's toggled optimizers) and (b) by genlab's real path,
-``genlab.runner.train.train(genlab.runner.config.compose([...]))`` as ``scripts/train.py`` runs it: Trainer,
+``genlab.runner.run.train.train(genlab.runner.config.compose([...]))`` as ``scripts/train.py`` runs it: Trainer,
 checkpointing, picture callbacks, W&B offline, progress bar, all at their defaults. Validation and test are off in both
 (``limit_val_batches=0``; the plain loop has none), so the comparison is of training steps.
 
 Per-step time: wall time between the end of batch ``warmup`` and the end of the last batch, divided by the
 steps in between (data loading included). genlab's batch ends are stamped by one extra callback added to the
-run's own callback list (the benchmark wraps ``genlab.runner.train.build_callbacks``; nothing else changes). Repeats
+run's own callback list (the benchmark wraps ``genlab.runner.run.train.build_callbacks``; nothing else changes). Repeats
 alternate a/b. "fixed" is the rest of the call (setup, W&B start and finish, the final checkpoint, pictures).
 The loss columns are the last step's loss of each, same seed: close values show the same work was timed.
 ``--variant`` adds genlab rows with extra overrides, to find what costs
@@ -32,9 +32,9 @@ import pytorch_lightning as pl
 import torch
 from machine import cpu_name
 
-import genlab.runner.train as genlab_train
-from genlab.runner.build import build_datamodule, build_model
+import genlab.runner.run.train as genlab_train
 from genlab.runner.config import compose
+from genlab.runner.run.build import build_datamodule, build_model
 from lightning_modules.gan_losses import discriminator_loss, generator_loss
 from lightning_modules.reconstruction import reconstruction_loss
 

@@ -47,9 +47,9 @@ from torch.utils.data import DataLoader, Subset
 from datamodules.mnist import MNISTConfig, load_mnist_tensors
 from genlab.metrics.mnist_classifier import load_classifier
 from genlab.metrics.sample_metrics import SampleMetrics
-from genlab.runner.build import build_datamodule
-from genlab.runner.classifier import ensure_classifier
 from genlab.runner.config import compose
+from genlab.runner.run.build import build_datamodule
+from genlab.runner.run.classifier import ensure_classifier
 from lightning_modules.gan import FLOOR_SEED, TEST_NOISE_SEED
 from lightning_modules.importance_weighted import iw_log_likelihood
 from lightning_modules.vae_losses import bernoulli_log_likelihood, gaussian_kl, reparameterize

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from machine import cpu_name
 
-from genlab.runner.threads import usable_cores
+from genlab.runner.run.threads import usable_cores
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -25,8 +25,8 @@ import torch
 from machine import cpu_name
 from overhead import BatchEndClock, per_step
 
-from genlab.runner.build import build_datamodule, build_model, trainer_kwargs
 from genlab.runner.config import compose
+from genlab.runner.run.build import build_datamodule, build_model, trainer_kwargs
 
 CYCLEGAN_128 = ["experiment=cyclegan_monet", "data.load_size=143", "data.crop_size=128", "model.n_blocks=6"]
 MODELS = {"ae": ["experiment=ae_mnist"], "vae": ["experiment=vae_mnist"], "gan": ["experiment=gan_mnist"],

@@ -20,8 +20,8 @@ import torch
 from machine import cpu_name
 
 from genlab.runner.config import compose
-from genlab.runner.evaluate import evaluate
-from genlab.runner.train import train
+from genlab.runner.run.evaluate import evaluate
+from genlab.runner.run.train import train
 
 REFERENCE_NLL = 86.76  # Burda et al. 2015, table 1: VAE, 1 stochastic layer, k=1 training
 EVAL_BATCH = 100

@@ -25,7 +25,7 @@ import torch
 from gan_recipes import recipe_overrides, train_recipe
 from machine import cpu_name
 
-from genlab.runner.evaluate import evaluate
+from genlab.runner.run.evaluate import evaluate
 
 GOAL_NATS = 87.0
 EVAL_BATCH = 100

@@ -14,14 +14,14 @@ from genlab.core.steps import logs_this_step
 
 
 class GenerativeModule(pl.LightningModule):
-    """Base of every model: built as ``Model(cfg, data_info, eval_cfg)`` by ``genlab.runner.build``.
+    """Base of every model: built as ``Model(cfg, data_info, eval_cfg)`` by ``genlab.runner.run.build``.
 
     Subclasses set ``Config`` (their schema) and join ``lightning_modules.MODELS``; they compute their losses as a
     dict of named terms and hand it to ``log_terms``, so each term shows up as ``<stage>/<term>`` in W&B.
     """
 
     Config = ModelConfig
-    # Read by genlab.runner.build when it makes the Trainer. Lightning's global_step and max_steps count
+    # Read by genlab.runner.run.build when it makes the Trainer. Lightning's global_step and max_steps count
     # optimizer.step() calls; the top-level max_batches counts batches, so the Trainer's max_steps is it times this.
     optimizer_steps_per_batch: int = 1
     # True when a backward pass leaves trainable parameters without a gradient (toggled optimizers): DDP then

@@ -9,7 +9,7 @@ probability, see ``gan_losses.discriminator_probability``) approach 0.5 at the e
 Counters: Lightning's ``trainer.global_step`` counts optimizer steps (1 + d_steps per batch here, read from
 ``trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress``) and its ``max_steps`` stops on that
 count. Everything genlab users set or read counts batches instead:
-- the top-level ``max_batches`` counts batches: ``genlab.runner.build`` hands the Trainer
+- the top-level ``max_batches`` counts batches: ``genlab.runner.run.build`` hands the Trainer
   ``max_steps = max_batches * optimizer_steps_per_batch``, so training stops after exactly that many batches
   (``trainer.max_steps`` goes to Lightning unchanged and counts optimizer steps);
 - ``trainer.log_every_n_steps``, the W&B x-axis (Lightning's ``trainer/global_step`` key is its batch counter,
@@ -142,7 +142,8 @@ class GAN(GenerativeModule):
 
     @property
     def needs_classifier(self) -> bool:
-        """Whether ``genlab.runner.prepare`` hands over the MNIST classifier (``set_classifier``) before fit/test."""
+        """Whether ``genlab.runner.run.prepare`` hands over the MNIST classifier (``set_classifier``) before
+        fit/test."""
         return self.digits
 
     @property
@@ -251,7 +252,7 @@ class GAN(GenerativeModule):
         self.__dict__["_classifier"] = classifier
 
     def _sample_metrics(self, stage: str) -> SampleMetrics | ImageSampleMetrics:
-        """Built on first use per stage: around the MNIST classifier ``genlab.runner.prepare`` handed over, or
+        """Built on first use per stage: around the MNIST classifier ``genlab.runner.run.prepare`` handed over, or
         for other images around ``natural_image_features``' extractor."""
         if stage not in self._metrics:
             self._metrics[stage] = self._digit_metrics(stage) if self.digits else self._image_metrics(stage)
@@ -263,7 +264,7 @@ class GAN(GenerativeModule):
         classifier = self.__dict__.get("_classifier")
         if classifier is None:
             raise RuntimeError("the GAN's sample metrics need the MNIST classifier: call "
-                               "genlab.runner.prepare.prepare(cfg, model) before fit/test")
+                               "genlab.runner.run.prepare.prepare(cfg, model) before fit/test")
         test, e = stage == "test", self.eval_cfg
         features = "classifier" if e.features == "auto" else e.features
         return SampleMetrics(classifier, self.data_info.value_range, features, kid=test, floor=test,

@@ -10,7 +10,7 @@ import sys
 
 from genlab.core.errors import ConfigError
 from genlab.runner.cli import run_cli
-from genlab.runner.sweeps import check_sweep
+from genlab.runner.sweep.sweeps import check_sweep
 
 
 def main(args: list[str]) -> None:

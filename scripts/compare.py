@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from genlab.core.errors import ConfigError
-from genlab.runner import compare
 from genlab.runner.cli import run_cli
+from genlab.runner.tools import compare
 
 
 class _Parser(argparse.ArgumentParser):

@@ -8,7 +8,7 @@ import sys
 
 from genlab.core.errors import ConfigError
 from genlab.runner.cli import pop_arg, run_cli
-from genlab.runner.evaluate import evaluate
+from genlab.runner.run.evaluate import evaluate
 
 
 def main(args: list[str]) -> None:

@@ -13,8 +13,8 @@ from PIL import Image
 from genlab.core.errors import ConfigError
 from genlab.runner.cli import pop_arg, run_cli
 from genlab.runner.config.load import check_writable_folder
-from genlab.runner.loading import load
-from genlab.runner.sampling import write_pictures
+from genlab.runner.tools.loading import load
+from genlab.runner.tools.sampling import write_pictures
 
 
 def _int(key: str, value: str | None, default: int, minimum: int) -> int:

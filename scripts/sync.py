@@ -31,12 +31,12 @@ def main(args: list[str]) -> None:
     parser.add_argument("--dry-run", action="store_true")
     opts = parser.parse_args(args)
     # after parsing: --help and bad arguments answer at once
-    from genlab.runner.sync import run_folders, sync_runs
+    from genlab.runner.run.sync import run_folders, sync_runs
 
     folders = run_folders(opts.folders)  # bad folders are refused before wandb is asked anything
     mode = opts.mode
     if mode == "auto":  # only then wandb (and Lightning) are loaded before something is sent
-        from genlab.runner.tracking import resolve_mode
+        from genlab.runner.run.tracking import resolve_mode
 
         mode, why = resolve_mode(mode)
         if mode == "disabled":

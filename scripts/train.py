@@ -19,11 +19,12 @@ import os
 import sys
 
 from genlab.core.errors import CheckpointError, ConfigError
-from genlab.runner import compare, multirun
 from genlab.runner.cli import pop_arg, run_cli
 from genlab.runner.config import compose, compose_from_saved
 from genlab.runner.config.help import describe
 from genlab.runner.config.load import to_yaml
+from genlab.runner.sweep import multirun
+from genlab.runner.tools import compare
 
 # torch, Lightning and wandb are imported where a run starts or a checkpoint is read, not above: --help, --cfg and
 # config errors answer without them (docs/architecture.md, "Imports that start fast").
@@ -68,7 +69,7 @@ def main(args: list[str]) -> None:
         args = [*args, f"run_dir={multirun.wandb_sweep_run_dir(experiment, os.environ['WANDB_SWEEP_ID'])}"]
     if ckpt and not experiment:
         from genlab.core.saved import read_checkpoint_config
-        from genlab.runner.checkpoints import latest_checkpoint
+        from genlab.runner.run.checkpoints import latest_checkpoint
 
         run_dir, _ = pop_arg(args, "run_dir")  # kept in args: it is also a config key
         source = latest_checkpoint(run_dir) if ckpt == "auto" and run_dir else ckpt
@@ -81,7 +82,7 @@ def main(args: list[str]) -> None:
     if print_only:
         print(to_yaml(cfg), end="")
         return
-    from genlab.runner.train import train
+    from genlab.runner.run.train import train
 
     result = train(cfg)
     print(f"run folder: {result.run_dir}")

@@ -10,8 +10,8 @@ is the default classifier that GAN evaluation trains on first use.
 import sys
 
 from genlab.metrics.mnist_classifier import load_classifier
-from genlab.runner.classifier import ensure_classifier, parse_config
 from genlab.runner.cli import pop_arg, run_cli
+from genlab.runner.run.classifier import ensure_classifier, parse_config
 
 
 def main(args: list[str]) -> None:

@@ -9,7 +9,7 @@ import sys
 
 from genlab.core.errors import ConfigError
 from genlab.runner.cli import pop_arg, run_cli
-from genlab.runner.translate import translate
+from genlab.runner.tools.translate import translate
 
 KEYS = ("ckpt", "input", "output", "direction", "batch_size", "device")
 

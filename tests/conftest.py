@@ -36,8 +36,8 @@ def tiny_classifier(tmp_path_factory, data_dir) -> Path:
     """A small, quickly trained MNIST classifier for the GAN tests' FID/KID/class statistics (the default one
     takes minutes on CPU); made once per session by the real ``scripts/train_classifier.py``'s ``main``, run in
     this process (another interpreter would only add seconds of imports)."""
-    from genlab.runner.classifier import cached_path, parse_config
     from genlab.runner.cli import run_cli
+    from genlab.runner.run.classifier import cached_path, parse_config
 
     cache = tmp_path_factory.getbasetemp() / "classifier-cache"
     path = cached_path(parse_config(TINY_CLASSIFIER_KEYS), cache)
@@ -59,7 +59,7 @@ def finished_runs(tmp_path_factory, data_dir) -> Path:
     trained once per session in this process through the real path (compose -> train), for tests that only read
     finished run folders."""
     from genlab.runner.config import compose
-    from genlab.runner.train import train
+    from genlab.runner.run.train import train
 
     root = tmp_path_factory.mktemp("finished") / "runs"
     for dim in (2, 3):
@@ -74,7 +74,7 @@ def secret_run(tmp_path_factory, data_dir) -> Path:
     trained once per session in this process through the real path (compose -> train). Tests only read it, or
     copy it first (tests/test_run_folder.py checks that refused starts leave it byte for byte the same)."""
     from genlab.runner.config import compose
-    from genlab.runner.train import train
+    from genlab.runner.run.train import train
 
     run_dir = tmp_path_factory.mktemp("secret") / "run"
     with pytest.MonkeyPatch.context() as mp:

@@ -40,7 +40,7 @@ def quiet_trainer(**kwargs) -> pl.Trainer:
                          "enable_progress_bar": False, "enable_model_summary": False, **kwargs})
 
 # A small, quickly trained MNIST classifier for the GAN's FID/KID/class statistics (the default one takes
-# minutes on CPU): the keys of genlab.runner.classifier.ClassifierConfig that differ from its defaults.
+# minutes on CPU): the keys of genlab.runner.run.classifier.ClassifierConfig that differ from its defaults.
 TINY_CLASSIFIER = {"channels": [8, 16], "num_features": 32, "dropout": 0.0, "train_size": 6000, "epochs": 1,
                    "batch_size": 64, "lr": 0.003}
 # the same as arguments of scripts/train_classifier.py (key=value) and as overrides of the run config

@@ -31,8 +31,11 @@ MAY_IMPORT = {
     "callbacks": {"callbacks", "metrics", "floor"},
     "runner": {"runner", *BELOW_RUNNER},
     "scripts": {"runner", *BELOW_RUNNER},
-    "benchmarks": {"runner", *BELOW_RUNNER, "tests"},  # they read offline W&B runs with the tests' reader
+    "benchmarks": {"runner", *BELOW_RUNNER},
 }
+# The roof's wings, in order: each imports only itself and the wings before it; cli (the scripts' shell) no wing.
+WINGS = ("genlab.runner.cli", "genlab.runner.config", "genlab.runner.run", "genlab.runner.tools",
+         "genlab.runner.sweep")
 CHECKED = ("genlab", "lightning_modules", "datamodules", "scripts", "benchmarks")
 NETS = "lightning_modules.nets"  # plain torch networks: no Lightning
 LIGHTNING = ("pytorch_lightning", "lightning", "lightning_fabric")
@@ -65,6 +68,10 @@ def imported_modules(source: str, module: str, is_package: bool) -> list[tuple[i
     return found
 
 
+def wing_of(module: str) -> int | None:
+    return next((i for i, wing in enumerate(WINGS) if module == wing or module.startswith(wing + ".")), None)
+
+
 def violations(files: dict[str, str]) -> list[str]:
     """One line per forbidden import in ``files`` (repository-relative path -> source)."""
     out = []
@@ -76,6 +83,10 @@ def violations(files: dict[str, str]) -> list[str]:
             where = f"{rel}:{line} imports {target}"
             if module.startswith(NETS) and target.split(".")[0] in LIGHTNING:
                 out.append(f"{where}: networks under lightning_modules/nets import no Lightning")
+            wing, target_wing = wing_of(module), wing_of(target)
+            if wing is not None and target_wing is not None and target_wing > wing:
+                out.append(f"{where}: the runner's wing {WINGS[wing]} may import only the wings before it "
+                           f"({', '.join(WINGS[:wing]) or 'none'})")
             target_layer = layer_of(target)
             if target_layer is not None and target_layer not in MAY_IMPORT[layer]:
                 out.append(f"{where}: the {layer} layer may import only {', '.join(sorted(MAY_IMPORT[layer]))}, "
@@ -105,14 +116,16 @@ def test_the_check_catches_upward_sibling_and_lightning_imports_also_inside_func
         "lightning_modules/w.py": "from . import base\nfrom genlab.callbacks import images\n",
         "lightning_modules/nets/v.py": "import pytorch_lightning as pl\n",
         "genlab/runner/u.py": "import scripts.train\nfrom ..core import errors\n",
+        "genlab/runner/run/t.py": "from genlab.runner.tools import compare\nfrom genlab.runner.config import load\n",
     }
     found = violations(files)
     assert [line.split(": ")[0] for line in found] == [
         "datamodules/z.py:1 imports lightning_modules.base",
         "genlab/core/x.py:2 imports genlab.runner.registry",
         "genlab/metrics/y.py:1 imports lightning_modules.gan",
+        "genlab/runner/run/t.py:1 imports genlab.runner.tools.compare",
         "genlab/runner/u.py:1 imports scripts.train",
         "lightning_modules/nets/v.py:1 imports pytorch_lightning",
         "lightning_modules/w.py:2 imports genlab.callbacks.images",
     ]
-    assert "not runner" in found[1] and "import no Lightning" in found[4]
+    assert "not runner" in found[1] and "wings before it" in found[3] and "import no Lightning" in found[5]

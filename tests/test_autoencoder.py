@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from genlab.core.data import DataInfo
 from genlab.runner.config import compose
-from genlab.runner.train import train
+from genlab.runner.run.train import train
 from lightning_modules.autoencoder import Autoencoder, AutoencoderConfig
 from lightning_modules.corruption import corrupt
 from lightning_modules.reconstruction import reconstruction_loss

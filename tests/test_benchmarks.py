@@ -151,8 +151,8 @@ def test_gan_scores_of_a_genlab_gan_equal_its_evaluation(tmp_path, tiny_classifi
     """The peers' scoring (``peers.gan_scores``) on a genlab GAN gives what ``scripts/evaluate.py`` gives."""
     import genlab
     from genlab.runner.config import compose
-    from genlab.runner.evaluate import evaluate
-    from genlab.runner.train import train
+    from genlab.runner.run.evaluate import evaluate
+    from genlab.runner.run.train import train
 
     cfg = compose(["experiment=gan_mnist", "model.ngf=4", "model.ndf=4", *FAST, "max_batches=3",
                    "trainer.limit_val_batches=0", "callbacks.monitor=null", "trainer.limit_test_batches=0",

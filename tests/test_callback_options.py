@@ -9,8 +9,9 @@ from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor
 from genlab.callbacks import FixedNoiseGrid, LatentInterpolation
 from genlab.callbacks.images import epoch_due
 from genlab.core.errors import ConfigError
-from genlab.runner.build import added_callbacks
-from genlab.runner.config import check_before_run, compose, typed
+from genlab.runner.config import compose, typed
+from genlab.runner.run.build import added_callbacks
+from genlab.runner.run.plan import check_before_run
 
 
 def test_epoch_due_after_every_nth_epoch_counted_from_one():

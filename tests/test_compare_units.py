@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from genlab.core.errors import ConfigError
-from genlab.runner.compare import (
+from genlab.runner.sweep.multirun import folder_name, grid, parse_sweep, split_flags, split_values
+from genlab.runner.sweep.sweeps import parameter_values
+from genlab.runner.tools.compare import (
     Run,
     aggregate,
     build_table,
@@ -15,8 +17,6 @@ from genlab.runner.compare import (
     render,
     sort_table,
 )
-from genlab.runner.multirun import folder_name, grid, parse_sweep, split_flags, split_values
-from genlab.runner.sweeps import parameter_values
 
 
 def make_run(name: str, seed: int, dim: int, losses: list[float], test: float) -> Run:

@@ -10,7 +10,7 @@ import json
 import pytest
 from wandb.apis.public import Run as ApiRun
 
-from genlab.runner import compare
+from genlab.runner.tools import compare
 
 
 class NoHistory(ApiRun):

@@ -9,7 +9,7 @@ from PIL import Image
 
 from datamodules.image_files import list_images
 from genlab.core.errors import ConfigError
-from genlab.runner.translate import translate
+from genlab.runner.tools.translate import translate
 from tests.helpers import FAST, SHARED_DATA, run_script
 from tests.helpers import TINY_CYCLEGAN as TINY
 from tests.wandb_offline import read_offline_run

@@ -4,7 +4,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from genlab.runner.build import build_datamodule, build_model
+from genlab.runner.run.build import build_datamodule, build_model
 from lightning_modules.cyclegan import per_image_l1
 from lightning_modules.lr_policy import linear_decay_factor
 from tests.helpers import quiet_trainer

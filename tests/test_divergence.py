@@ -8,8 +8,8 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.core.errors import DivergenceError
-from genlab.runner.checkpoints import non_finite_tensors
-from genlab.runner.divergence import DivergenceGuard
+from genlab.runner.run.checkpoints import non_finite_tensors
+from genlab.runner.run.divergence import DivergenceGuard
 from tests.helpers import TINY_RUNS, error_line, quiet_trainer, train
 
 

@@ -8,8 +8,8 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.core.steps import logging_step
-from genlab.runner.build import build_datamodule, build_model, trainer_kwargs
 from genlab.runner.config import compose
+from genlab.runner.run.build import build_datamodule, build_model, trainer_kwargs
 from tests.helpers import FAST, quiet_trainer
 
 TINY_MODELS = {

@@ -1,6 +1,6 @@
 """``trainer.strategy=ddp`` with two real CPU processes (gloo): the GAN's toggled optimizers need DDP to find
-unused parameters, which genlab.runner.build picks for it; pictures and the W&B run come from rank zero only. The run
-starts from an empty cache: the MNIST classifier is trained once, before the ranks start."""
+unused parameters, which genlab.runner.run.build picks for it; pictures and the W&B run come from rank zero only.
+The run starts from an empty cache: the MNIST classifier is trained once, before the ranks start."""
 
 from __future__ import annotations
 

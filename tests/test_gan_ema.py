@@ -8,9 +8,9 @@ import torch
 
 from genlab.core.saved import read_checkpoint_config
 from genlab.core.steps import logging_step
-from genlab.runner.build import build_datamodule, build_model
 from genlab.runner.config import compose, compose_from_saved
-from genlab.runner.train import train
+from genlab.runner.run.build import build_datamodule, build_model
+from genlab.runner.run.train import train
 from lightning_modules.gan import ema_decay_at, standing_statistics_
 from tests.helpers import FAST
 

@@ -83,7 +83,7 @@ def test_r1_penalty_is_the_mean_squared_input_gradient_norm():
 @pytest.mark.slow
 def test_r1_changes_only_the_discriminator_step_it_is_due_in(tmp_path):
     from genlab.runner.config import compose
-    from genlab.runner.train import train
+    from genlab.runner.run.train import train
     from tests.helpers import FAST
 
     def one_batch(name: str, *overrides: str):

@@ -13,10 +13,10 @@ import torch
 from genlab.core.errors import ConfigError
 from genlab.core.saved import read_checkpoint_config
 from genlab.core.steps import logging_step
-from genlab.runner.build import build_datamodule, build_model, build_trainer
 from genlab.runner.config import compose, compose_from_saved
-from genlab.runner.prepare import prepare
-from genlab.runner.train import train
+from genlab.runner.run.build import build_datamodule, build_model, build_trainer
+from genlab.runner.run.prepare import prepare
+from genlab.runner.run.train import train
 from tests.helpers import FAST
 from tests.wandb_offline import read_offline_run
 

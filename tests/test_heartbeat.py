@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from genlab.runner.console import _duration, heartbeat_line
+from genlab.runner.run.console import _duration, heartbeat_line
 from tests.helpers import QUIET, REPO, run_script
 
 # a default progress bar (not switched off as QUIET does), so the output's kind decides bar or lines

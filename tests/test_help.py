@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from genlab.core.errors import ConfigError
-from genlab.runner import registry
+from genlab.runner.config import registry
 from genlab.runner.config.groups import FIXED_GROUPS, GROUPS, TopLevelConfig
 from genlab.runner.config.help import NO_HELP, Key, describe, key_line, schema_keys
 from genlab.runner.config.trainer_args import TRAINER_DOCS

@@ -10,8 +10,8 @@ from PIL import Image
 
 from datamodules.images import ImagesConfig, ImagesDataModule, split_paths
 from genlab.core.errors import ConfigError, DataError
-from genlab.runner.build import build_datamodule
 from genlab.runner.config import compose
+from genlab.runner.run.build import build_datamodule
 from tests.helpers import SHARED_DATA, error_line, train
 
 MONET = SHARED_DATA / "monet2photo"

@@ -13,8 +13,8 @@ from genlab.core.errors import ConfigError
 from genlab.core.schema import EvalConfig
 from genlab.metrics.distribution_metrics import ImageSampleMetrics
 from genlab.metrics.image_features import PixelFeatures, fid_helper_file, natural_image_features, resolve_features
-from genlab.runner.build import build_datamodule, build_model
 from genlab.runner.config import compose
+from genlab.runner.run.build import build_datamodule, build_model
 from lightning_modules.autoencoder import Autoencoder, AutoencoderConfig
 from lightning_modules.gan import GAN, GANConfig
 from lightning_modules.nets.conv import ConvEncoder

@@ -9,9 +9,8 @@ from PIL import Image
 
 import genlab
 from genlab.core.errors import CheckpointError
-from genlab.runner import registry
-from genlab.runner.config import compose
-from genlab.runner.train import train
+from genlab.runner.config import compose, registry
+from genlab.runner.run.train import train
 from tests.helpers import FAST, TINY_CYCLEGAN, run_script
 
 pytestmark = pytest.mark.slow

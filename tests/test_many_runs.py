@@ -13,8 +13,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from genlab.runner import compare
-from genlab.runner.threads import share, usable_cores
+from genlab.runner.run.threads import share, usable_cores
+from genlab.runner.tools import compare
 from tests.helpers import FAST, REPO, run_script
 from tests.wandb_offline import ApiShapedRun, read_offline_run
 

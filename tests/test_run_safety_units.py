@@ -13,10 +13,10 @@ from omegaconf import OmegaConf
 
 from datamodules.base import ResumableLoader, ResumableSampler, SeededItems
 from genlab.core.errors import DivergenceError, RunDirError
-from genlab.runner.checkpoints import AtomicCheckpointIO, latest_checkpoint, non_finite_tensors
 from genlab.runner.config.load import non_finite_keys, to_saved
-from genlab.runner.divergence import first_non_finite
-from genlab.runner.rundir import claimed
+from genlab.runner.run.checkpoints import AtomicCheckpointIO, latest_checkpoint, non_finite_tensors
+from genlab.runner.run.divergence import first_non_finite
+from genlab.runner.run.rundir import claimed
 
 
 def test_sampler_order_depends_on_seed_and_epoch_only_and_can_skip():

@@ -8,8 +8,8 @@ import subprocess
 
 from submitit.helpers import DelayedSubmission
 
-from genlab.runner import multirun
 from genlab.runner.config import compose
+from genlab.runner.sweep import multirun
 from tests.helpers import REPO
 
 SBATCH = REPO / "scripts" / "slurm" / "train.sbatch"

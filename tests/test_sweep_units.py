@@ -12,9 +12,10 @@ from submitit.helpers import Checkpointable, DelayedSubmission
 
 from genlab.callbacks import make_callbacks
 from genlab.core.errors import ConfigError
-from genlab.runner import multirun, threads
 from genlab.runner.config import compose
-from genlab.runner.multirun import FINISHED, Job, Outcome, Sweep, TrainJob
+from genlab.runner.run import threads
+from genlab.runner.sweep import multirun
+from genlab.runner.sweep.multirun import FINISHED, Job, Outcome, Sweep, TrainJob
 
 
 def test_dash_m_is_multirun():

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from genlab.core.errors import ConfigError
-from genlab.runner.sync import (
+from genlab.runner.run.sync import (
     best_checkpoint,
     checkpoints_to_log,
     plan_sync,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import wandb
 
-from genlab.runner.tracking import has_wandb_credentials, resolve_mode, sweep_parameters, without_keys
+from genlab.runner.run.tracking import has_wandb_credentials, resolve_mode, sweep_parameters, without_keys
 from tests.helpers import FAST, REPO, fresh_machine
 from tests.wandb_offline import read_offline_run
 
@@ -123,7 +123,7 @@ def run_without_private_wandb(script: str, *args: str, env: dict) -> subprocess.
 @pytest.mark.slow
 def test_train_and_evaluate_use_only_wandbs_public_api(tmp_path, data_dir):
     env = {**fresh_machine(tmp_path), "WANDB_SILENT": "false"}  # wandb's own warnings, if any, are shown
-    old_way = tmp_path / "old_way.py"  # what genlab.runner.tracking once did: refused
+    old_way = tmp_path / "old_way.py"  # what genlab.runner.run.tracking once did: refused
     old_way.write_text("from wandb.sdk.lib import wbauth\n")
     refused = subprocess.run([sys.executable, "-c", WITHOUT_PRIVATE, str(old_way)], capture_output=True, text=True,
                              timeout=120)

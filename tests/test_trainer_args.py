@@ -13,8 +13,9 @@ import pytest
 import pytorch_lightning as pl
 
 from genlab.core.errors import ConfigError
-from genlab.runner.config import TrainerConfig, check_before_run, compose
+from genlab.runner.config import TrainerConfig, compose
 from genlab.runner.config.trainer_args import SET_BY_GENLAB, _config_type, trainer_fields
+from genlab.runner.run.plan import check_before_run
 
 
 def test_every_trainer_argument_but_those_genlab_sets_is_a_key_with_lightnings_default():

@@ -12,10 +12,10 @@ import torch
 
 from genlab.core.errors import ConfigError
 from genlab.core.saved import read_checkpoint_config
-from genlab.runner.build import build_datamodule, build_model
 from genlab.runner.config import compose, compose_from_saved
-from genlab.runner.evaluate import evaluate
-from genlab.runner.train import train
+from genlab.runner.run.build import build_datamodule, build_model
+from genlab.runner.run.evaluate import evaluate
+from genlab.runner.run.train import train
 from tests.helpers import FAST, quiet_trainer, run_script
 from tests.wandb_offline import read_offline_run
 

@@ -90,7 +90,7 @@ class ModelConfig:
 
 @dataclass
 class ClassifierConfig:
-    """The MNIST classifier behind the GAN's FID/KID/IS (``genlab.runner.classifier``); each config is trained
+    """The MNIST classifier behind the GAN's FID/KID/IS (``genlab.runner.run.classifier``); each config is trained
     once and cached under a hash of these values."""
 
     channels: list[int] = described([32, 64], "widths of the classifier's two conv layers")

@@ -3,7 +3,6 @@
 from genlab.core.schema import DataConfig, EvalConfig, ModelConfig, check
 from genlab.runner.config.groups import CallbacksConfig, LoggerConfig, TrainerConfig
 from genlab.runner.config.load import (
-    check_before_run,
     compose,
     compose_from_saved,
     list_experiments,
@@ -19,7 +18,6 @@ __all__ = [
     "ModelConfig",
     "TrainerConfig",
     "check",
-    "check_before_run",
     "compose",
     "compose_from_saved",
     "list_experiments",

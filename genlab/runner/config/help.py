@@ -15,7 +15,7 @@ from typing import Any
 from omegaconf import MISSING, OmegaConf
 
 from genlab.core.errors import ConfigError
-from genlab.runner import registry
+from genlab.runner.config import registry
 from genlab.runner.config.groups import DEFAULT_CHOICES, FIXED_GROUPS, GROUPS, OPEN_GROUPS, TopLevelConfig
 from genlab.runner.config.load import CONFIG_DIR, _options, compose, list_experiments
 

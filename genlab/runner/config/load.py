@@ -18,7 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 from omegaconf.nodes import StringNode
 
 from genlab.core.errors import ConfigError, GenlabError
-from genlab.runner import registry
+from genlab.runner.config import registry
 from genlab.runner.config.groups import (
     DEFAULT_CHOICES,
     FIXED_GROUPS,
@@ -28,7 +28,7 @@ from genlab.runner.config.groups import (
     TOP_DEFAULTS,
     TOP_LEVEL,
 )
-from genlab.runner.config.trainer_args import refuse_genlab_keys, validate_trainer_args
+from genlab.runner.config.trainer_args import refuse_genlab_keys
 
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "configs"
 
@@ -208,16 +208,6 @@ def _check_max_batches(cfg: DictConfig) -> None:
                           "limit (max_batches counts batches, trainer.max_steps Lightning's optimizer steps)")
 
 
-def _check_logger(cfg: DictConfig) -> None:
-    """wandb's own settings validation, so a bad project name stops here and not after the run folder exists."""
-    import wandb
-
-    try:
-        wandb.Settings(project=cfg.logger.project, entity=cfg.logger.entity)
-    except (wandb.errors.UsageError, ValueError) as e:
-        raise ConfigError(f"logger: {str(e).splitlines()[0]}") from None
-
-
 def check_writable_folder(path: Path, key: str) -> None:
     """``path`` is a folder or can become one, and its nearest existing folder takes new files (tried with a
     temporary file that is removed at once: permission bits say nothing for root or read-only mounts)."""
@@ -257,17 +247,6 @@ def _finish(top: dict[str, Any], groups: dict[str, DictConfig]) -> DictConfig:
     check_writable_folder(Path(cfg.run_dir or "runs"), "run_dir")
     OmegaConf.set_struct(cfg, True)
     return cfg
-
-
-def check_before_run(cfg: DictConfig) -> None:
-    """The checks of a composed config that need Lightning or wandb (seconds of imports that ``--help``, ``--cfg``
-    and ``check_sweep.py`` do without): the callbacks' options, by making them once; wandb's settings; Lightning's
-    own Trainer checks. Whatever starts a run calls this before it writes anything."""
-    from genlab.runner.build import added_callbacks  # build reads typed configs from this module
-
-    added_callbacks(typed(cfg.callbacks, "callbacks"))
-    _check_logger(cfg)
-    validate_trainer_args(OmegaConf.to_container(cfg.trainer))
 
 
 def compose(args: list[str], config_dir: Path = CONFIG_DIR) -> DictConfig:
@@ -368,5 +347,5 @@ def to_yaml(cfg: DictConfig) -> str:
     return OmegaConf.to_yaml(OmegaConf.create(to_saved(cfg)))
 
 
-__all__ = ["GenlabError", "check_before_run", "compose", "compose_from_saved", "list_experiments",
+__all__ = ["GenlabError", "compose", "compose_from_saved", "list_experiments",
            "to_yaml", "typed"]

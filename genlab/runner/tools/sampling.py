@@ -13,7 +13,7 @@ from torchvision.utils import save_image
 from genlab.callbacks.images import image_grid
 from genlab.callbacks.latent_interpolation import slerp
 from genlab.core.errors import ConfigError
-from genlab.runner.build import build_datamodule
+from genlab.runner.run.build import build_datamodule
 
 STEPS = 10  # images in the interpolation strip
 

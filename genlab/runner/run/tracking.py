@@ -17,8 +17,8 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from genlab.core.errors import GenlabError
 from genlab.runner.config.load import to_saved
-from genlab.runner.rundir import CSV_DIR
-from genlab.runner.sync import STEP_KEY, record_live
+from genlab.runner.run.rundir import CSV_DIR
+from genlab.runner.run.sync import STEP_KEY, record_live
 
 # Seconds wandb.init may spend reaching the server before `auto` gives up and logs offline (wandb's own
 # default is 90 s, and its retries about double it); WANDB_INIT_TIMEOUT, wandb's variable, overrides it.
@@ -122,8 +122,8 @@ class RunCSVLogger(CSVLogger):
 def make_loggers(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_type: str = "train",
                  mode: str | None = None) -> list[Logger]:
     """W&B (unless disabled) and a local CSV copy of every logged scalar, so the run folder alone holds every
-    number (``genlab.runner.compare`` reads it without W&B). ``mode`` overrides ``cfg.logger.mode`` (evaluate follows
-    the mode its run was trained in)."""
+    number (``genlab.runner.tools.compare`` reads it without W&B). ``mode`` overrides ``cfg.logger.mode`` (evaluate
+    follows the mode its run was trained in)."""
     at_step = last_logged_step(run_dir) if job_type == "evaluate" else None
     wandb_logger = make_logger(cfg, run_dir, run_id, config, job_type, mode, at_step)
     # a new version_<n>: a resume never overwrites; written at every log call, so a killed run's copy is complete
@@ -149,7 +149,7 @@ def _wandb_logger(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, mod
                   at_step: int | None) -> WandbLogger:
     """The W&B run is started here with ``wandb.init`` (rank zero only) and handed to Lightning: Lightning's own
     start passes ``anonymous=None``, which wandb 0.31 answers with a deprecation line. Checkpoints reach W&B
-    through ``scripts/sync.py`` (genlab.runner.sync), as ``logger.log_model`` asks."""
+    through ``scripts/sync.py`` (genlab.runner.run.sync), as ``logger.log_model`` asks."""
     run = None
     if rank_zero_only.rank == 0:
         shown = to_saved(cfg)["logger"]  # ${oc.env:...} values (secrets) reach W&B's fields as the reference too

@@ -14,8 +14,8 @@ import torch
 from omegaconf import DictConfig
 
 from genlab.metrics.mnist_classifier import load_classifier
-from genlab.runner.classifier import ensure_classifier
 from genlab.runner.config import typed
+from genlab.runner.run.classifier import ensure_classifier
 
 
 def _say(line: str) -> None:

@@ -12,9 +12,8 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig
 
 from genlab.core.saved import read_checkpoint_config
-from genlab.runner import registry
-from genlab.runner.build import build_datamodule
-from genlab.runner.config import compose_from_saved, typed
+from genlab.runner.config import compose_from_saved, registry, typed
+from genlab.runner.run.build import build_datamodule
 
 
 def load(ckpt: str | Path, map_location: str = "cpu") -> tuple[pl.LightningModule, DictConfig]:

@@ -31,7 +31,7 @@ def choose_run_dir(experiment: str, run_dir: str | None) -> Path:
     """The explicit ``run_dir``, else ``runs/<experiment>/<timestamp>-<id>``.
 
     Every DDP process must agree: Lightning's own launcher starts the other ranks with our environment, so
-    ``genlab.runner.train`` publishes the choice in ``GENLAB_RUN_DIR`` while it runs; torchrun and SLURM start ranks
+    ``genlab.runner.run.train`` publishes the choice in ``GENLAB_RUN_DIR`` while it runs; torchrun and SLURM start ranks
     independently, so there the folder is named after the job id they share.
     """
     if run_dir:

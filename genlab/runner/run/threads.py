@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 
-import torch
-
 CORES_ENV = "GENLAB_CORES"  # the cores a sweep gives one of its runs (set by the sweep for its run processes)
 USER_ENV = "OMP_NUM_THREADS"  # the user's setting wins
 
@@ -35,6 +33,8 @@ def local_processes(devices) -> int:
 def fit_threads(devices) -> tuple[str, dict[str, str]]:
     """Set torch's thread count to this process's share of the cores unless ``OMP_NUM_THREADS`` is set; returns
     the line that says so and the environment the run's child processes (DDP ranks, workers) should get."""
+    import torch  # here: a sweep reads its thread shares above without importing torch (scripts/train.py --help)
+
     if os.environ.get(USER_ENV):
         return f"threads: {torch.get_num_threads()} ({USER_ENV}={os.environ[USER_ENV]})", {}
     cores, processes = int(os.environ.get(CORES_ENV) or usable_cores()), local_processes(devices)

@@ -12,17 +12,16 @@ from pytorch_lightning.callbacks import Callback
 
 from genlab.callbacks import make_callbacks
 from genlab.core.errors import ConfigError
-from genlab.runner import registry
-from genlab.runner.checkpoints import (
+from genlab.runner.config import registry, typed
+from genlab.runner.config.groups import CallbacksConfig
+from genlab.runner.run.checkpoints import (
     AtomicCheckpointIO,
     BestCheckpoint,
     LatestCheckpoint,
     RandomState,
     SaveRunConfig,
 )
-from genlab.runner.config import typed
-from genlab.runner.config.groups import CallbacksConfig
-from genlab.runner.divergence import DivergenceGuard
+from genlab.runner.run.divergence import DivergenceGuard
 
 
 def build_datamodule(cfg: DictConfig) -> pl.LightningDataModule:

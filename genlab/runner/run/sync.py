@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from genlab.core.errors import ConfigError
-from genlab.runner.rundir import CSV_DIR, published
+from genlab.runner.run.rundir import CSV_DIR, published
 
 RECORD = "wandb_sync.json"
 SYNC_DIR = "sync"  # an offline sync writes <run>/sync/wandb/offline-run-*, beside training's own <run>/wandb/

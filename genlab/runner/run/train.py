@@ -18,12 +18,13 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from genlab.core.errors import ConfigError, RunInterrupted
 from genlab.core.saved import check_same_model, read_checkpoint_config
-from genlab.runner.build import build_callbacks, build_datamodule, build_model, build_trainer
-from genlab.runner.checkpoints import LatestCheckpoint, check_fits, latest_checkpoint, run_dir_of
-from genlab.runner.config.load import check_before_run, to_saved
-from genlab.runner.console import progress_callbacks, quiet
-from genlab.runner.prepare import prepare
-from genlab.runner.rundir import (
+from genlab.runner.config.load import to_saved
+from genlab.runner.run.build import build_callbacks, build_datamodule, build_model, build_trainer
+from genlab.runner.run.checkpoints import LatestCheckpoint, check_fits, latest_checkpoint, run_dir_of
+from genlab.runner.run.console import progress_callbacks, quiet
+from genlab.runner.run.plan import check_before_run
+from genlab.runner.run.prepare import prepare
+from genlab.runner.run.rundir import (
     RUN_DIR_ENV,
     WANDB_ID_ENV,
     choose_run_dir,
@@ -34,8 +35,8 @@ from genlab.runner.rundir import (
     run_id_for,
     shared_id,
 )
-from genlab.runner.threads import fit_threads
-from genlab.runner.tracking import TrackingError, finish_run, make_loggers, start_wandb_run
+from genlab.runner.run.threads import fit_threads
+from genlab.runner.run.tracking import TrackingError, finish_run, make_loggers, start_wandb_run
 
 
 @dataclass

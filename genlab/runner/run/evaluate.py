@@ -10,12 +10,13 @@ import pytorch_lightning as pl
 
 from genlab.core.errors import CheckpointError, ConfigError
 from genlab.core.saved import read_checkpoint_config
-from genlab.runner.build import build_datamodule, build_model
-from genlab.runner.checkpoints import run_dir_of
-from genlab.runner.config import check_before_run, compose_from_saved
-from genlab.runner.console import progress_callbacks, quiet
-from genlab.runner.prepare import prepare
-from genlab.runner.tracking import finish_run, make_loggers
+from genlab.runner.config import compose_from_saved
+from genlab.runner.run.build import build_datamodule, build_model
+from genlab.runner.run.checkpoints import run_dir_of
+from genlab.runner.run.console import progress_callbacks, quiet
+from genlab.runner.run.plan import check_before_run
+from genlab.runner.run.prepare import prepare
+from genlab.runner.run.tracking import finish_run, make_loggers
 
 # Trainer keys that still mean something when only testing
 _EVAL_TRAINER_KEYS = ("accelerator", "devices", "num_nodes", "strategy", "precision", "limit_test_batches",

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from genlab.core.errors import ConfigError
-from genlab.runner.rundir import CSV_DIR
+from genlab.runner.run.rundir import CSV_DIR
 
 # Config keys that differ between any two runs without describing the experiment
 IGNORED_PREFIXES = ("run_dir", "git.", "ckpt", "choices.", "logger.", "_wandb", "trainer.enable_progress_bar")

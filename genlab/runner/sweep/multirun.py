@@ -1,9 +1,10 @@
 """Seeds and grids: ``scripts/train.py --multirun seed=1,2,3 model.latent_dim=2,16`` trains the product of the
 comma-separated values, each run in its own folder under one sweep folder and in one W&B group.
 
-Each run is a ``TrainJob``: in its own ``python -m genlab.runner.multirun`` process (one after another; ``--jobs N``:
-N at once), or as a submitit job (``--launcher slurm``: a SLURM job array; ``--launcher local``: the same path with
-submitit's local executor), which survives preemption and timeouts by requeueing itself with ``ckpt=auto``.
+Each run is a ``TrainJob``: in its own ``python -m genlab.runner.sweep.multirun`` process (one after another;
+``--jobs N``: N at once), or as a submitit job (``--launcher slurm``: a SLURM job array; ``--launcher local``: the
+same path with submitit's local executor), which survives preemption and timeouts by requeueing itself with
+``ckpt=auto``.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from omegaconf.errors import OmegaConfBaseException
 from submitit.helpers import Checkpointable, DelayedSubmission
 
 from genlab.core.errors import ConfigError, GenlabError, RunInterrupted
-from genlab.runner import compare
 from genlab.runner.cli import run_cli
-from genlab.runner.config import check_before_run, compose
+from genlab.runner.config import compose
 from genlab.runner.config.load import CONFIG_DIR
-from genlab.runner.threads import CORES_ENV, share, usable_cores
-from genlab.runner.train import train
+from genlab.runner.run.threads import CORES_ENV, share, usable_cores
+from genlab.runner.tools import compare
 
+# genlab.runner.run (torch, Lightning, wandb) is imported by the functions that start runs: scripts/train.py reads
+# its --multirun flags here, and its --help and --cfg answer without those imports (docs/architecture.md).
 LAUNCHER_PREFIX = "launcher."
 
 
@@ -161,6 +163,8 @@ class Sweep:
 def plan(args: list[str], sweep_dir: Path | None = None) -> Sweep:
     """The sweep folder and one job per combination, each composed now so a bad key or value fails before any
     run starts."""
+    from genlab.runner.run.plan import check_before_run
+
     fixed, swept = parse_sweep(args)
     fixed_keys = dict(a.split("=", 1) for a in fixed)
     experiment = fixed_keys.get("experiment")
@@ -208,7 +212,7 @@ def run_dir_arg(args: list[str]) -> Path:
 
 class TrainJob(Checkpointable):
     """One run of a sweep, trained in the process that calls it: a submitit job (``--launcher``), or
-    ``python -m genlab.runner.multirun key=value ...`` (one process per run without a launcher).
+    ``python -m genlab.runner.sweep.multirun key=value ...`` (one process per run without a launcher).
 
     Preemption and timeouts (submitit's SIGUSR2, before SLURM stops the job): genlab's ``LatestCheckpoint`` stops
     training after the current batch and saves ``last.ckpt``; then this job hands the signal to the handler
@@ -232,6 +236,8 @@ class TrainJob(Checkpointable):
             os.environ[CORES_ENV] = str(self.cores)
         submitit_handler = signal.getsignal(PREEMPT_SIGNAL)  # submitit's, when this is a submitit job
         try:
+            from genlab.runner.run.train import train
+
             result = train(compose(self.args))
         except RunInterrupted as stop:
             if stop.exit_code == 128 + PREEMPT_SIGNAL and callable(submitit_handler):
@@ -299,14 +305,14 @@ class Progress:
 
 
 def _train_process(job: Job, cores: int, progress: Progress) -> Outcome:
-    """One run as a ``python -m genlab.runner.multirun`` process, its output in ``<run>/train.log``."""
+    """One run as a ``python -m genlab.runner.sweep.multirun`` process, its output in ``<run>/train.log``."""
     job.run_dir.mkdir(parents=True, exist_ok=True)
     log = job.run_dir / "train.log"
     progress.started(job)
     start = time.monotonic()
     env = {**os.environ, CORES_ENV: str(cores)}
     with log.open("a") as out:  # a sweep started again appends: a finished run's log is kept
-        code = subprocess.run([sys.executable, "-m", "genlab.runner.multirun", *job.args], stdout=out,
+        code = subprocess.run([sys.executable, "-m", "genlab.runner.sweep.multirun", *job.args], stdout=out,
                               stderr=subprocess.STDOUT, env=env).returncode
     outcome = Outcome(job, code == 0, log, f"exit {code}", time.monotonic() - start)
     progress.ended(outcome)
@@ -402,5 +408,5 @@ def _job_main(args: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(_job_main, "python -m genlab.runner.multirun key=value ...: one run of a sweep (see "
+    sys.exit(run_cli(_job_main, "python -m genlab.runner.sweep.multirun key=value ...: one run of a sweep (see "
                                 "scripts/train.py --help)"))

@@ -196,7 +196,7 @@ class LatestCheckpoint(Checkpoint):
     batches, and a resume could not be exact.
 
     Submitit's own SIGUSR2 handler would requeue at once, mid-batch: a submitit job
-    (``genlab.runner.multirun.TrainJob``) calls it after this save; Lightning puts it back when fit ends.
+    (``genlab.runner.sweep.multirun.TrainJob``) calls it after this save; Lightning puts it back when fit ends.
     """
 
     def __init__(self, dirpath: Path, every_n_steps: int = 0, every_minutes: float = 0.0):

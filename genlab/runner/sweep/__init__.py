@@ -1,0 +1,1 @@
+"""Many runs: grids and seeds (--multirun, submitit launchers) and W&B sweep files."""
