@@ -17,16 +17,18 @@ import torch
 import torch.nn.functional as F
 from machine import cpu_name
 
+from genlab.runner.cli import with_args
 from genlab.runner.config import compose
 from genlab.runner.run.train import train
 from lightning_modules.corruption import corrupt
 
 
 def train_ae(experiment: str, latent: int, epochs: int, extra: list[str]) -> tuple[float, object]:
-    cfg = compose([f"experiment={experiment}", f"model.latent_dim={latent}", f"trainer.max_epochs={epochs}",
-                   "logger.mode=disabled", "callbacks.images=[]", "trainer.accelerator=cpu", "trainer.devices=1",
-                   "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
-                   f"run_dir=runs/benchmarks/ae_mnist/{experiment}-z{latent}", *extra])
+    base = [f"experiment={experiment}", f"model.latent_dim={latent}", f"trainer.max_epochs={epochs}",
+            "logger.mode=disabled", "callbacks.images=[]", "trainer.accelerator=cpu", "trainer.devices=1",
+            "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
+            f"run_dir=runs/benchmarks/ae_mnist/{experiment}-z{latent}"]
+    cfg = compose(with_args(base, *extra))
     result = train(cfg)
     return result.trainer.callback_metrics["test/mse"].item(), result.datamodule
 

@@ -27,6 +27,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint  # noqa: E402
 
 from genlab.core.saved import read_checkpoint_config  # noqa: E402
 from genlab.metrics.mnist_classifier import load_classifier  # noqa: E402
+from genlab.runner.cli import with_args  # noqa: E402
 from genlab.runner.config import compose, compose_from_saved  # noqa: E402
 from genlab.runner.run.build import build_datamodule, build_model  # noqa: E402
 from genlab.runner.run.classifier import ensure_classifier  # noqa: E402
@@ -85,8 +86,8 @@ def write_outputs(out: Path, text: str, figure, results: dict) -> None:
 def train_experiment(experiment: str, out: Path, name: str, tiny: bool, overrides: Sequence[str] = ()) -> Path:
     """Train ``experiment`` with genlab (compose + train) into ``<out>/runs/<name>``; returns its checkpoint
     (the best one by the experiment's monitor when it keeps one, else last.ckpt)."""
-    cfg = compose([f"experiment={experiment}", f"run_dir={out / 'runs' / name}", *QUIET,
-                   *(TINY_TRAINER if tiny else []), *overrides])
+    cfg = compose(with_args([f"experiment={experiment}", f"run_dir={out / 'runs' / name}", *QUIET,
+                             *(TINY_TRAINER if tiny else [])], *overrides))
     result = train(cfg)
     # the best-model file is a ModelCheckpoint's; without a monitor the run keeps only genlab's LatestCheckpoint
     best = next((c.best_model_path for c in result.trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)),

@@ -18,6 +18,7 @@ import torch
 from machine import cpu_name
 
 from genlab.core.steps import logging_step
+from genlab.runner.cli import with_args
 from genlab.runner.config import compose
 from genlab.runner.run.classifier import ensure_classifier
 from genlab.runner.run.evaluate import evaluate
@@ -38,10 +39,11 @@ def main() -> None:
     ensure_classifier()
     seconds = int(args.minutes * 60)
     run_dir = args.run_dir or f"runs/benchmarks/{args.experiment}-{time.strftime('%Y%m%d-%H%M%S')}"
-    cfg = compose([f"experiment={args.experiment}", "trainer.accelerator=cpu", "trainer.devices=1",
-                   "trainer.max_epochs=-1", f"trainer.max_time=00:00:{seconds // 60:02d}:{seconds % 60:02d}",
-                   "trainer.limit_val_batches=8", "trainer.limit_test_batches=0", "trainer.enable_progress_bar=false",
-                   "logger.mode=disabled", f"run_dir={run_dir}", *args.overrides])
+    base = [f"experiment={args.experiment}", "trainer.accelerator=cpu", "trainer.devices=1",
+            "trainer.max_epochs=-1", f"trainer.max_time=00:00:{seconds // 60:02d}:{seconds % 60:02d}",
+            "trainer.limit_val_batches=8", "trainer.limit_test_batches=0", "trainer.enable_progress_bar=false",
+            "logger.mode=disabled", f"run_dir={run_dir}"]
+    cfg = compose(with_args(base, *args.overrides))
     load = os.getloadavg()[0]
     start = time.time()
     result = train(cfg)

@@ -24,6 +24,7 @@ from gan_recipes import train_recipe
 from machine import cpu_name
 
 from genlab.metrics.image_features import natural_image_features
+from genlab.runner.cli import with_args
 from genlab.runner.run.evaluate import evaluate
 from genlab.runner.tools.loading import load
 from genlab.runner.tools.sampling import write_pictures
@@ -56,7 +57,7 @@ def main() -> None:
     load_avg = os.getloadavg()[0]
     table = {}
     for name, overrides in ARMS.items():
-        saved = train_recipe("gan_monet", [*common, *overrides], args.eval_at, Path(args.out) / name)
+        saved = train_recipe("gan_monet", with_args(common, *overrides), args.eval_at, Path(args.out) / name)
         table[name] = evaluate_marks(saved, args.eval_at, args.num_samples)
         if args.grids:
             model, cfg = load(saved[args.eval_at[-1]][0])

@@ -30,6 +30,7 @@ from machine import cpu_name
 
 import genlab.runner.run.train as genlab_train
 from genlab.core.steps import logging_step
+from genlab.runner.cli import with_args
 from genlab.runner.config import compose
 from genlab.runner.run.classifier import ensure_classifier
 from genlab.runner.run.evaluate import evaluate
@@ -101,10 +102,10 @@ class TimeMarks(pl.Callback):
 
 
 def train_recipe(experiment: str, overrides: list[str], marks: list[float], run_dir: Path) -> dict:
-    cfg = compose([f"experiment={experiment}", "trainer.devices=1", "trainer.max_epochs=-1",
-                   "trainer.limit_val_batches=0", "trainer.limit_test_batches=0", "trainer.enable_progress_bar=false",
-                   "callbacks.monitor=null", "callbacks.images=[]", "logger.mode=disabled", f"run_dir={run_dir}",
-                   *overrides])
+    base = [f"experiment={experiment}", "trainer.devices=1", "trainer.max_epochs=-1",
+            "trainer.limit_val_batches=0", "trainer.limit_test_batches=0", "trainer.enable_progress_bar=false",
+            "callbacks.monitor=null", "callbacks.images=[]", "logger.mode=disabled", f"run_dir={run_dir}"]
+    cfg = compose(with_args(base, *overrides))
     marks_cb = TimeMarks(run_dir, marks)
     original = genlab_train.build_callbacks  # the real run's callbacks plus the time marks
     genlab_train.build_callbacks = lambda *a, **k: [*original(*a, **k), marks_cb]

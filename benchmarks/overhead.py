@@ -33,6 +33,7 @@ import torch
 from machine import cpu_name
 
 import genlab.runner.run.train as genlab_train
+from genlab.runner.cli import with_args
 from genlab.runner.config import compose
 from genlab.runner.run.build import build_datamodule, build_model
 from lightning_modules.gan_losses import discriminator_loss, generator_loss
@@ -60,10 +61,10 @@ def per_step(stamps: list[float], warmup: int) -> float:
 
 
 def config(model: str, steps: int, batch_size: int, run_dir: str, extra: list[str]):
-    return compose([f"experiment={EXPERIMENTS[model]}", "trainer.accelerator=cpu", "trainer.devices=1",
-                    "trainer.max_epochs=-1", f"max_batches={steps}", "trainer.limit_val_batches=0",
-                    "trainer.limit_test_batches=0", "logger.mode=offline", f"data.batch_size={batch_size}",
-                    "seed=0", f"run_dir={run_dir}", *extra])
+    return compose(with_args([f"experiment={EXPERIMENTS[model]}", "trainer.accelerator=cpu", "trainer.devices=1",
+                              "trainer.max_epochs=-1", f"max_batches={steps}", "trainer.limit_val_batches=0",
+                              "trainer.limit_test_batches=0", "logger.mode=offline", f"data.batch_size={batch_size}",
+                              "seed=0", f"run_dir={run_dir}"], *extra))
 
 
 def plain_step_fn(kind: str, model: torch.nn.Module):

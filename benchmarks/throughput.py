@@ -25,6 +25,7 @@ import torch
 from machine import cpu_name
 from overhead import BatchEndClock, per_step
 
+from genlab.runner.cli import with_args
 from genlab.runner.config import compose
 from genlab.runner.run.build import build_datamodule, build_model, trainer_kwargs
 
@@ -65,9 +66,9 @@ def batch_images(batch) -> int:
 
 def model_rate(overrides: list[str], steps: int, warmup: int, accelerator: str, root: str) -> tuple[float, float]:
     """(images/s, peak CUDA memory in MiB or nan) of the model's training step."""
-    cfg = compose([*overrides, f"trainer.accelerator={accelerator}", "trainer.devices=1", "trainer.max_epochs=1",
-                   f"max_batches={warmup + steps}", "trainer.limit_val_batches=0",
-                   "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false", "seed=0"])
+    cfg = compose(with_args(overrides, f"trainer.accelerator={accelerator}", "trainer.devices=1",
+                            "trainer.max_epochs=1", f"max_batches={warmup + steps}", "trainer.limit_val_batches=0",
+                            "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false", "seed=0"))
     pl.seed_everything(0, verbose=False)
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
@@ -87,7 +88,7 @@ def model_rate(overrides: list[str], steps: int, warmup: int, accelerator: str, 
 
 def data_rate(overrides: list[str], batches: int) -> tuple[float, int]:
     """(images/s, workers) of the DataModule's own train loader over ``batches`` batches after one."""
-    cfg = compose([*overrides, "seed=0"])
+    cfg = compose(with_args(overrides, "seed=0"))
     datamodule = build_datamodule(cfg)
     datamodule.prepare_data()
     datamodule.setup("fit")

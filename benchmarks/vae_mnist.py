@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from machine import cpu_name
 
+from genlab.runner.cli import with_args
 from genlab.runner.config import compose
 from genlab.runner.run.evaluate import evaluate
 from genlab.runner.run.train import train
@@ -54,9 +55,10 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     run_dir = args.run_dir or f"runs/vae_mnist/bench-{time.strftime('%Y%m%d-%H%M%S')}"
-    cfg = compose(["experiment=vae_mnist", f"run_dir={run_dir}", f"trainer.max_time={hms(args.minutes * 60)}",
-                   "trainer.max_epochs=-1", "trainer.limit_test_batches=0", "trainer.enable_progress_bar=false",
-                   "trainer.accelerator=cpu", "trainer.devices=1", "logger.mode=disabled", *args.overrides])
+    base = ["experiment=vae_mnist", f"run_dir={run_dir}", f"trainer.max_time={hms(args.minutes * 60)}",
+            "trainer.max_epochs=-1", "trainer.limit_test_batches=0", "trainer.enable_progress_bar=false",
+            "trainer.accelerator=cpu", "trainer.devices=1", "logger.mode=disabled"]
+    cfg = compose(with_args(base, *args.overrides))
     load_before = os.getloadavg()
     start = time.perf_counter()
     result = train(cfg)

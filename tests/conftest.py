@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, RUN_SECRET, SHARED_DATA, TINY_CLASSIFIER_KEYS, TINY_RUNS, run_script
+from tests.helpers import REPO, RUN_SECRET, SHARED_DATA, TINY_CLASSIFIER_KEYS, TINY_RUNS, run_script, with_args
 
 # Tests never download: point every datamodule at the shared copy unless the caller chose another.
 os.environ.setdefault("GENLAB_DATA_DIR", str(SHARED_DATA))
@@ -79,6 +79,6 @@ def secret_run(tmp_path_factory, data_dir) -> Path:
     run_dir = tmp_path_factory.mktemp("secret") / "run"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GENLAB_TEST_SECRET", RUN_SECRET)
-        train(compose([*TINY_RUNS["ae"], "trainer.max_epochs=1", "trainer.limit_test_batches=1",
+        train(compose([*with_args(TINY_RUNS["ae"], "trainer.limit_test_batches=1"), "trainer.max_epochs=1",
                        "logger.notes=${oc.env:GENLAB_TEST_SECRET}", f"run_dir={run_dir}"]))
     return run_dir

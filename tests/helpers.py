@@ -14,6 +14,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
+from genlab.runner.cli import with_args  # noqa: F401  (the tests build their argument lists with it)
 from genlab.runner.config import compose
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,7 +93,7 @@ TINY_RUNS = {
             *QUIET],
     "gan": ["experiment=mlp_gan_mnist", "model.g_hidden=[64,128]", "model.d_hidden=[64]", "data.batch_size=16",
             "trainer.limit_train_batches=6",
-            "callbacks.monitor=null", *QUIET, "trainer.limit_val_batches=0"],  # no FID classifier to train
+            "callbacks.monitor=null", *with_args(QUIET, "trainer.limit_val_batches=0")],  # no FID classifier to train
     "cyclegan": ["experiment=cyclegan_monet_small", "data.load_size=36", "data.crop_size=32", "data.num_workers=0",
                  "model.ngf=8", "model.ndf=8", "model.n_blocks=1", "model.n_epochs=1", "model.n_epochs_decay=1",
                  "model.pool_size=3", "trainer.limit_train_batches=5", *QUIET],

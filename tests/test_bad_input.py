@@ -15,7 +15,7 @@ from PIL import Image
 
 from datamodules.image_files import load_rgb, to_8bit
 from genlab.runner.cli import run_cli
-from tests.helpers import FAST, REPO, run_script, tree_checksums
+from tests.helpers import FAST, REPO, run_script, tree_checksums, with_args
 from tests.helpers import RUN_SECRET as SECRET
 
 AE = ["experiment=ae_mnist", "model.latent_dim=2", "data.batch_size=16"]
@@ -148,11 +148,24 @@ FAMILY = {
     "translate_plain_dict": ("translate.py", ["ckpt=plain.ckpt", "input=images", "output=out"],
                              "not written by genlab"),
     "model_too_large_for_memory": ("train.py", [*AE, "model.hidden=[100000000,100000000]"], "GiB"),
-    "latent_too_large_for_memory": ("train.py", [*AE, "model.latent_dim=10000000000"], "GiB"),
+    "latent_too_large_for_memory": ("train.py", with_args(AE, "model.latent_dim=10000000000"), "GiB"),
     "evaluate_training_key": ("evaluate.py", [f"ckpt={LAST}", "trainer.max_epochs=5"], "does not use"),
     "evaluate_checkpoint_key": ("evaluate.py", [f"ckpt={LAST}", "checkpoint.every_n_steps=5"], "does not use"),
     "evaluate_seed": ("evaluate.py", [f"ckpt={LAST}", "seed=3"], "does not use"),
     "value_yaml_cannot_read": ("train.py", [*AE, "logger.tags=[${oc.env:HOME}]"], "not valid YAML"),
+    # a key given twice: which value was meant is not guessed
+    "key_twice": ("train.py", [*AE, "model.lr=1", "model.lr=2"], "model.lr is given twice"),
+    "dash_key_twice": ("train.py", [*AE, "--model.lr=1", "model.lr=2"], "model.lr is given twice"),
+    "experiment_twice": ("train.py", ["experiment=ae_mnist", "experiment=vae_mnist"], "experiment is given twice"),
+    "group_choice_twice": ("train.py", [*AE, "data=mnist", "data=monet2photo"], "data is given twice"),
+    "multirun_key_twice": ("train.py", ["--multirun", *AE, "seed=1,2", "seed=3"], "seed is given twice"),
+    "multirun_run_dir_twice": ("train.py", ["--multirun", *AE, "seed=1,2", "run_dir=a", "run_dir=b"],
+                               "run_dir is given twice"),
+    "resume_key_twice": ("train.py", [f"ckpt={LAST}", "trainer.max_epochs=2", "trainer.max_epochs=3"],
+                         "trainer.max_epochs is given twice"),
+    "ckpt_twice": ("train.py", [f"ckpt={LAST}", "ckpt=random.ckpt"], "ckpt is given twice"),
+    "evaluate_ckpt_twice": ("evaluate.py", [f"ckpt={LAST}", f"ckpt={LAST}"], "ckpt is given twice"),
+    "sample_n_twice": ("sample.py", [f"ckpt={LAST}", "n=4", "n=8"], "n is given twice"),
 }
 
 
@@ -231,8 +244,9 @@ def test_a_16_bit_png_loads_with_its_grey_levels_not_clipped_white(tmp_path):
 @pytest.mark.slow
 def test_values_from_the_environment_reach_wandb_fields_as_references(tmp_path, data_dir):
     ref = "${oc.env:GENLAB_TEST_SECRET}"
-    done = run_script("train.py", *AE, *FAST, "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
-                      "trainer.limit_test_batches=0", "run_dir=run", "logger.mode=offline", f"logger.notes={ref}",
+    few = with_args(FAST, "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+                    "trainer.limit_test_batches=0")
+    done = run_script("train.py", *AE, *few, "run_dir=run", "logger.mode=offline", f"logger.notes={ref}",
                       f"logger.name={ref}", f"logger.group={ref}", f"logger.tags=['{ref}']", cwd=tmp_path,
                       env={"GENLAB_TEST_SECRET": SECRET})
     assert done.returncode == 0, done.stderr[-2000:]

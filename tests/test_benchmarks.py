@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.helpers import FAST, REPO
+from tests.helpers import FAST, REPO, with_args
 
 sys.path.insert(0, str(REPO / "benchmarks"))  # the benchmark scripts import their siblings by name
 
@@ -154,8 +154,8 @@ def test_gan_scores_of_a_genlab_gan_equal_its_evaluation(tmp_path, tiny_classifi
     from genlab.runner.run.evaluate import evaluate
     from genlab.runner.run.train import train
 
-    cfg = compose(["experiment=gan_mnist", "model.ngf=4", "model.ndf=4", *FAST, "max_batches=3",
-                   "trainer.limit_val_batches=0", "callbacks.monitor=null", "trainer.limit_test_batches=0",
+    cfg = compose(["experiment=gan_mnist", "model.ngf=4", "model.ndf=4", "max_batches=3", "callbacks.monitor=null",
+                   *with_args(FAST, "trainer.limit_val_batches=0", "trainer.limit_test_batches=0"),
                    f"eval.classifier_ckpt={tiny_classifier}", f"run_dir={tmp_path / 'run'}"])
     train(cfg)
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"

@@ -19,15 +19,16 @@ from tests.helpers import (
     start_train,
     train,
     wait_for_file,
+    with_args,
 )
 from tests.wandb_offline import read_offline_run
 
 
 @pytest.mark.slow
 def test_two_process_ddp_run_shares_one_run_folder(tmp_path, data_dir):
-    args = [a for a in FAST if not a.startswith("trainer.devices")]
-    result = run_script("train.py", "experiment=ae_mnist", *args, "trainer.devices=2", "trainer.strategy=ddp",
-                        "trainer.limit_train_batches=6", "model.latent_dim=4", "data.batch_size=32", cwd=tmp_path)
+    args = with_args(FAST, "trainer.devices=2", "trainer.limit_train_batches=6")
+    result = run_script("train.py", "experiment=ae_mnist", *args, "trainer.strategy=ddp", "model.latent_dim=4",
+                        "data.batch_size=32", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     run_dirs = list((tmp_path / "runs" / "ae_mnist").iterdir())
     assert len(run_dirs) == 1  # both ranks agreed on the folder

@@ -14,12 +14,11 @@ import torch
 
 from lightning_modules.cyclegan import CycleGAN
 from lightning_modules.vae import VAE
-from tests.helpers import FAST, REPO
+from tests.helpers import FAST, REPO, with_args
 from tests.helpers import TINY_CYCLEGAN as TINY
 from tests.wandb_offline import read_offline_run
 
-TWO_RANKS = [*(a for a in FAST if not a.startswith("trainer.devices")), "trainer.devices=2", "trainer.strategy=ddp",
-             "trainer.precision=bf16-mixed"]
+TWO_RANKS = [*with_args(FAST, "trainer.devices=2"), "trainer.strategy=ddp", "trainer.precision=bf16-mixed"]
 
 
 def _one_wandb_run(run_dir):
@@ -31,8 +30,8 @@ def _one_wandb_run(run_dir):
 def test_vae_under_two_process_ddp_reduces_active_units_over_both_ranks(cli, tmp_path, data_dir):
     run_dir = tmp_path / "run"
     done = cli("train.py", "experiment=vae_mnist", "model.hidden=[32]", "model.latent_dim=4", "data.batch_size=16",
-               *TWO_RANKS, "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
-               "trainer.limit_test_batches=2", "eval.iw_samples=4", "eval.iw_chunk=4", f"run_dir={run_dir}",
+               *with_args(TWO_RANKS, "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+                          "trainer.limit_test_batches=2"), "eval.iw_samples=4", "eval.iw_chunk=4", f"run_dir={run_dir}",
                timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Starting with 2 processes" in done.stderr
@@ -49,8 +48,8 @@ def test_vae_under_two_process_ddp_reduces_active_units_over_both_ranks(cli, tmp
 @pytest.mark.slow
 def test_cyclegan_under_two_process_ddp_trains_and_tests(cli, tmp_path, data_dir):
     run_dir = tmp_path / "run"
-    done = cli("train.py", *TINY, *TWO_RANKS, "trainer.limit_train_batches=2", "trainer.limit_test_batches=1",
-               "data.test_batch_size=2", f"run_dir={run_dir}", timeout=400)
+    two_batches = with_args(TWO_RANKS, "trainer.limit_train_batches=2", "trainer.limit_test_batches=1")
+    done = cli("train.py", *TINY, *two_batches, "data.test_batch_size=2", f"run_dir={run_dir}", timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Starting with 2 processes" in done.stderr
     run = _one_wandb_run(run_dir)
@@ -64,8 +63,8 @@ def test_cyclegan_under_two_process_ddp_trains_and_tests(cli, tmp_path, data_dir
 @pytest.mark.slow
 def test_a_torchrun_launched_ddp_run_shares_one_folder_and_one_wandb_run(tmp_path, data_dir):
     """torchrun starts both ranks itself (as SLURM's srun does); Lightning joins them instead of spawning."""
-    args = ["experiment=ae_mnist", "model.latent_dim=4", "data.batch_size=16", *TWO_RANKS,
-            "trainer.accelerator=cpu", "trainer.limit_train_batches=3"]
+    args = ["experiment=ae_mnist", "model.latent_dim=4", "data.batch_size=16",
+            *with_args(TWO_RANKS, "trainer.accelerator=cpu", "trainer.limit_train_batches=3")]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
                            str(REPO / "scripts" / "train.py"), *args], cwd=tmp_path, capture_output=True, text=True,

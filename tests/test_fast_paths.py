@@ -10,7 +10,7 @@ import torch
 from genlab.core.steps import logging_step
 from genlab.runner.config import compose
 from genlab.runner.run.build import build_datamodule, build_model, trainer_kwargs
-from tests.helpers import FAST, quiet_trainer
+from tests.helpers import FAST, quiet_trainer, with_args
 
 TINY_MODELS = {
     "conv_ae": ["experiment=conv_ae_mnist", "model.channels=4", "model.latent_dim=4"],
@@ -36,7 +36,7 @@ def _probe(model: pl.LightningModule, generator: torch.Generator) -> torch.Tenso
 
 def _one_step(overrides: list[str], tmp_path) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward output before training and all weights after one training batch, from seed 0."""
-    cfg = compose([*overrides, *FAST, "max_batches=1", "trainer.limit_val_batches=0",
+    cfg = compose([*overrides, *with_args(FAST, "trainer.limit_val_batches=0"), "max_batches=1",
                    "trainer.enable_model_summary=false", "data.batch_size=16", "seed=0"])
     pl.seed_everything(0, verbose=False)
     datamodule = build_datamodule(cfg)

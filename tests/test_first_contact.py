@@ -8,12 +8,13 @@ import pytest
 import yaml
 
 from genlab.runner.config.load import list_experiments
-from tests.helpers import FAST, TINY_CLASSIFIER_ARGS, fresh_machine, run_script
+from tests.helpers import FAST, TINY_CLASSIFIER_ARGS, fresh_machine, run_script, with_args
 from tests.wandb_offline import read_offline_run
 
 # tiny limits for every experiment; the CycleGAN's crops and nets are shrunk, the rest run at their defaults
-TINY_RUN = [*FAST, "trainer.limit_train_batches=2", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
-            "trainer.log_every_n_steps=50", "eval.num_samples=32", "eval.iw_samples=4", *TINY_CLASSIFIER_ARGS]
+TINY_RUN = [*with_args(FAST, "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+                      "trainer.limit_test_batches=1", "trainer.log_every_n_steps=50"),
+            "eval.num_samples=32", "eval.iw_samples=4", *TINY_CLASSIFIER_ARGS]
 SHRINK = {"cyclegan": ["data.load_size=36", "data.crop_size=32", "model.ngf=8", "model.ndf=8", "model.n_blocks=1",
                        "data.num_workers=0"]}
 
@@ -39,9 +40,9 @@ def test_every_experiment_runs_from_an_empty_cache_and_home(cli, tmp_path, data_
 def short_run(tmp_path_factory, data_dir):
     """40 batches an epoch with log_every_n_steps=50, output to a pipe (not a terminal)."""
     tmp = tmp_path_factory.mktemp("short")
-    args = [a for a in FAST if not a.startswith(("trainer.enable_progress_bar", "trainer.log_every_n_steps"))]
-    done = run_script("train.py", "experiment=ae_mnist", *args, "trainer.max_epochs=2",
-                      "trainer.limit_train_batches=40", "trainer.log_every_n_steps=50", f"run_dir={tmp / 'run'}",
+    args = [a for a in FAST if not a.startswith("trainer.enable_progress_bar")]
+    done = run_script("train.py", "experiment=ae_mnist", *with_args(args, "trainer.max_epochs=2",
+                      "trainer.limit_train_batches=40", "trainer.log_every_n_steps=50"), f"run_dir={tmp / 'run'}",
                       env=fresh_machine(tmp))
     assert done.returncode == 0, done.stderr[-3000:]
     return tmp / "run", done
@@ -69,9 +70,8 @@ def test_off_a_terminal_the_output_is_one_line_per_epoch_and_no_noise(short_run)
 @pytest.mark.slow
 def test_resuming_into_the_run_folder_does_not_warn_about_it(short_run, cli):
     run_dir, first = short_run
-    args = [a for a in FAST if not a.startswith("trainer.max_epochs")]
-    done = cli("train.py", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", *args, "trainer.max_epochs=3",
-               "trainer.limit_train_batches=2", env=fresh_machine(run_dir.parent))
+    args = with_args(FAST, "trainer.max_epochs=3", "trainer.limit_train_batches=2")
+    done = cli("train.py", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", *args, env=fresh_machine(run_dir.parent))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "exists and is not empty" not in done.stdout + done.stderr
 

@@ -9,16 +9,16 @@ import math
 import pytest
 
 from lightning_modules.gan import GAN
-from tests.helpers import FAST, TINY_CLASSIFIER_ARGS, fresh_machine
+from tests.helpers import FAST, TINY_CLASSIFIER_ARGS, fresh_machine, with_args
 from tests.wandb_offline import read_offline_run
 
 
 @pytest.mark.slow
 def test_gan_trains_validates_and_tests_under_two_process_ddp_from_an_empty_cache(cli, tmp_path, data_dir):
     run_dir = tmp_path / "ddp"
-    done = cli("train.py", "experiment=gan_mnist", "model.ngf=8", "model.ndf=8", "data.batch_size=16", *FAST,
-               "trainer.devices=2", "trainer.strategy=ddp", "trainer.limit_train_batches=2",
-               "trainer.limit_val_batches=1", "trainer.limit_test_batches=1", "eval.num_samples=32",
+    done = cli("train.py", "experiment=gan_mnist", "model.ngf=8", "model.ndf=8", "data.batch_size=16",
+               *with_args(FAST, "trainer.devices=2", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+                          "trainer.limit_test_batches=1"), "trainer.strategy=ddp", "eval.num_samples=32",
                *TINY_CLASSIFIER_ARGS, f"run_dir={run_dir}", env=fresh_machine(tmp_path), timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stderr.count("genlab: training the MNIST classifier") == 1

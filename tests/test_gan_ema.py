@@ -12,7 +12,7 @@ from genlab.runner.config import compose, compose_from_saved
 from genlab.runner.run.build import build_datamodule, build_model
 from genlab.runner.run.train import train
 from lightning_modules.gan import ema_decay_at, standing_statistics_
-from tests.helpers import FAST
+from tests.helpers import FAST, with_args
 
 TINY_EMA_GAN = ["experiment=gan_mnist", "model.ngf=4", "model.ndf=4", "data.batch_size=16", "model.ema_decay=0.5",
                 "model.spectral_norm=true", "model.loss=hinge", "model.lr_d=4e-4", "trainer.limit_val_batches=0",
@@ -26,7 +26,7 @@ def flat(net: torch.nn.Module) -> torch.Tensor:
 @pytest.mark.slow
 def test_ema_weights_survive_a_checkpoint_round_trip(tmp_path):
     run_dir = tmp_path / "run"
-    result = train(compose([*FAST, *TINY_EMA_GAN, "max_batches=3", f"run_dir={run_dir}"]))
+    result = train(compose([*with_args(FAST, *TINY_EMA_GAN), "max_batches=3", f"run_dir={run_dir}"]))
     model = result.model
     ema, live = flat(model.generator_ema.module), flat(model.generator)
     assert model.generator_ema.n_averaged.item() == 3  # one update per batch

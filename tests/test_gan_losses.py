@@ -84,11 +84,11 @@ def test_r1_penalty_is_the_mean_squared_input_gradient_norm():
 def test_r1_changes_only_the_discriminator_step_it_is_due_in(tmp_path):
     from genlab.runner.config import compose
     from genlab.runner.run.train import train
-    from tests.helpers import FAST
+    from tests.helpers import FAST, with_args
 
     def one_batch(name: str, *overrides: str):
-        cfg = compose(["experiment=gan_mnist", "model.ngf=4", "model.ndf=4", "data.batch_size=16", *FAST,
-                       "max_batches=1", "trainer.limit_val_batches=0", "trainer.limit_test_batches=0",
+        cfg = compose(["experiment=gan_mnist", "model.ngf=4", "model.ndf=4", "data.batch_size=16",
+                       *with_args(FAST, "trainer.limit_val_batches=0", "trainer.limit_test_batches=0"), "max_batches=1",
                        "logger.mode=disabled", "callbacks.images=[]", "callbacks.monitor=null", "seed=5",
                        f"run_dir={tmp_path / name}", *overrides])
         model = train(cfg).model

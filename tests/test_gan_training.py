@@ -17,7 +17,7 @@ from genlab.runner.config import compose, compose_from_saved
 from genlab.runner.run.build import build_datamodule, build_model, build_trainer
 from genlab.runner.run.prepare import prepare
 from genlab.runner.run.train import train
-from tests.helpers import FAST
+from tests.helpers import FAST, with_args
 from tests.wandb_offline import read_offline_run
 
 TINY_DCGAN = ["experiment=gan_mnist", "model.ngf=8", "model.ndf=8", "data.batch_size=32"]
@@ -32,8 +32,8 @@ def flat(net: torch.nn.Module) -> torch.Tensor:
 def run(tmp_path_factory, tiny_classifier):
     """Two discriminator steps per batch, 3 batches an epoch, stopped by max_batches=5 in epoch 2."""
     run_dir = tmp_path_factory.mktemp("gan") / "run"
-    cfg = compose([*TINY_DCGAN, *FAST, "model.d_steps=2", "trainer.max_epochs=4", "max_batches=5",
-                   "trainer.limit_train_batches=3", "trainer.limit_test_batches=0",
+    cfg = compose([*TINY_DCGAN, *with_args(FAST, "trainer.max_epochs=4", "trainer.limit_train_batches=3",
+                                            "trainer.limit_test_batches=0"), "model.d_steps=2", "max_batches=5",
                    f"eval.classifier_ckpt={tiny_classifier}", "seed=3", f"run_dir={run_dir}"])
     result = train(cfg)
     return cfg, result
@@ -129,7 +129,7 @@ class StepProbe(pl.Callback):
 
 
 def test_generator_step_leaves_d_alone_and_discriminator_step_leaves_g_alone(tmp_path, tiny_classifier):
-    cfg = compose([*TINY_DCGAN, *FAST, "max_batches=2", "trainer.limit_val_batches=0",
+    cfg = compose([*TINY_DCGAN, *with_args(FAST, "trainer.limit_val_batches=0"), "max_batches=2",
                    f"eval.classifier_ckpt={tiny_classifier}"])
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
@@ -149,9 +149,10 @@ def test_generator_step_leaves_d_alone_and_discriminator_step_leaves_g_alone(tmp
 
 @pytest.mark.slow
 def test_bf16_mixed_precision_mlp_gan_steps_on_cpu(tmp_path, tiny_classifier):
-    cfg = compose(["experiment=mlp_gan_mnist", *FAST, "model.g_hidden=[32,64]", "model.d_hidden=[64,32]",
-                   "model.loss=hinge", "data.batch_size=32", "trainer.precision=bf16-mixed", "max_batches=3",
-                   "trainer.limit_val_batches=0", "trainer.limit_test_batches=0", "logger.mode=disabled",
+    cfg = compose(["experiment=mlp_gan_mnist",
+                   *with_args(FAST, "trainer.limit_val_batches=0", "trainer.limit_test_batches=0"),
+                   "model.g_hidden=[32,64]", "model.d_hidden=[64,32]", "model.loss=hinge", "data.batch_size=32",
+                   "trainer.precision=bf16-mixed", "max_batches=3", "logger.mode=disabled",
                    f"eval.classifier_ckpt={tiny_classifier}", f"run_dir={tmp_path}"])
     trainer = train(cfg).trainer
     assert trainer.precision == "bf16-mixed" and logging_step(trainer) == 3

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 import genlab
-from tests.helpers import REPO, assert_identical_weights, fresh_machine, run_script, train
+from tests.helpers import REPO, assert_identical_weights, fresh_machine, run_script, train, with_args
 
 pytestmark = pytest.mark.slow
 
@@ -105,9 +105,9 @@ def test_gan_monet_resume_is_exact(tmp_path, data_dir):
 
 def test_gan_monet_under_two_process_ddp(tmp_path, data_dir):
     run_dir = tmp_path / "ddp"
-    done = train("experiment=gan_monet", "data.image_size=32", "model.ngf=8", "model.ndf=8", *TINY,
-                 "trainer.devices=2", "trainer.strategy=ddp", "logger.mode=disabled", "callbacks.images=[]",
-                 f"run_dir={run_dir}")
+    done = train("experiment=gan_monet", "data.image_size=32", "model.ngf=8", "model.ndf=8",
+                 *with_args(TINY, "trainer.devices=2"), "trainer.strategy=ddp", "logger.mode=disabled",
+                 "callbacks.images=[]", f"run_dir={run_dir}")
     assert done.returncode == 0, done.stderr[-3000:]
     logged = _logged(run_dir)
     assert {"val/fid", "test/fid", "test/kid", "test/mifid"} <= set(logged)

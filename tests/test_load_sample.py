@@ -11,10 +11,11 @@ import genlab
 from genlab.core.errors import CheckpointError
 from genlab.runner.config import compose, registry
 from genlab.runner.run.train import train
-from tests.helpers import FAST, TINY_CYCLEGAN, run_script
+from tests.helpers import FAST, TINY_CYCLEGAN, run_script, with_args
 
 pytestmark = pytest.mark.slow
-ONE_BATCH = [*FAST, "trainer.limit_train_batches=1", "trainer.limit_val_batches=0", "trainer.limit_test_batches=0",
+ONE_BATCH = [*with_args(FAST, "trainer.limit_train_batches=1", "trainer.limit_val_batches=0",
+                       "trainer.limit_test_batches=0"),
              "logger.mode=disabled", "callbacks.monitor=null", "callbacks.images=[]"]
 MODELS = {
     "autoencoder": ["experiment=ae_mnist", "model.hidden=[32]", "model.latent_dim=4"],

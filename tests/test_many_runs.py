@@ -15,11 +15,11 @@ from PIL import Image
 
 from genlab.runner.run.threads import share, usable_cores
 from genlab.runner.tools import compare
-from tests.helpers import FAST, REPO, run_script
+from tests.helpers import FAST, REPO, run_script, with_args
 from tests.wandb_offline import ApiShapedRun, read_offline_run
 
 pytestmark = pytest.mark.slow
-TINY_AE = ["experiment=ae_mnist", *FAST, "trainer.limit_train_batches=4", "model.hidden=[32]"]
+TINY_AE = ["experiment=ae_mnist", *with_args(FAST, "trainer.limit_train_batches=4"), "model.hidden=[32]"]
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_evaluate_metrics_reach_the_runs_wandb_record_and_csv(runs_root):
 
 
 def test_a_failed_run_does_not_stop_the_sweep_and_runs_share_the_cores(tmp_path, data_dir):
-    result = run_script("train.py", "--multirun", *TINY_AE, "trainer.max_epochs=1", f"data.root={tmp_path / 'none'},"
+    result = run_script("train.py", "--multirun", *TINY_AE, f"data.root={tmp_path / 'none'},"
                         f"{data_dir}", f"run_dir={tmp_path / 'sweep'}", "--jobs", "2", cwd=tmp_path,
                         env={"OMP_NUM_THREADS": None})
     assert result.returncode == 1

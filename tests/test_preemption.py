@@ -19,6 +19,7 @@ from tests.helpers import (
     train,
     tree_checksums,
     wait_for_file,
+    with_args,
 )
 from tests.wandb_offline import read_offline_run
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 # long enough epochs that a signal sent after the first periodic checkpoint lands mid-run
 LONG_AE = ["experiment=ae_mnist", "data.batch_size=64", "trainer.limit_train_batches=150", "trainer.max_epochs=2",
-           "checkpoint.every_n_steps=5", *TINY_RUNS["ae"][3:], "logger.mode=offline"]
+           "checkpoint.every_n_steps=5", *with_args(TINY_RUNS["ae"][3:], "logger.mode=offline")]
 
 
 def descendants(pid: int) -> list[int]:

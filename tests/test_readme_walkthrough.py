@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from tests.helpers import FAST, REPO
+from tests.helpers import FAST, REPO, with_args
 
 pytestmark = pytest.mark.slow
-TINY = {"scripts/train.py": [*FAST, "trainer.limit_train_batches=4", "model.hidden=[32]"],
+TINY = {"scripts/train.py": [*with_args(FAST, "trainer.limit_train_batches=4"), "model.hidden=[32]"],
         "scripts/evaluate.py": ["trainer.limit_test_batches=2", "trainer.enable_progress_bar=false"]}
 
 

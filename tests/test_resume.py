@@ -17,6 +17,7 @@ from tests.helpers import (
     train,
     tree_checksums,
     wait_for_file,
+    with_args,
 )
 from tests.wandb_offline import read_offline_run
 
@@ -52,7 +53,7 @@ def straight_long(tmp_path_factory, data_dir):
 
 def test_sigterm_mid_epoch_saves_exits_nonzero_and_resume_auto_is_exact(straight_long, tmp_path):
     run_dir = tmp_path / "run"
-    proc = start_train(*LONG_AE, f"run_dir={run_dir}", "logger.mode=offline")
+    proc = start_train(*with_args(LONG_AE, "logger.mode=offline"), f"run_dir={run_dir}")
     wait_for_file(run_dir / "checkpoints" / "last.ckpt", proc)  # the first periodic save, at batch 5
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=300)

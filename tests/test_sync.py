@@ -31,7 +31,7 @@ from genlab.runner.run.sync import (
     run_folders,
     summary_of,
 )
-from tests.helpers import FAST, REPO, error_line, run_script, train, wait_for_file
+from tests.helpers import FAST, REPO, error_line, run_script, train, wait_for_file, with_args
 from tests.wandb_offline import read_offline_run
 
 
@@ -236,11 +236,11 @@ def digest(path: Path) -> str:
 @pytest.mark.slow
 def test_a_gan_run_is_synced_at_batch_steps_not_optimizer_steps(tmp_path, tiny_classifier, data_dir):
     run_dir = tmp_path / "gan"
-    args = ["experiment=gan_mnist", "model.ngf=8", "model.ndf=8", "data.batch_size=32", *FAST, "model.d_steps=2",
-            "trainer.limit_train_batches=3", "trainer.limit_test_batches=0", "logger.mode=offline",
+    args = ["experiment=gan_mnist", "model.ngf=8", "model.ndf=8", "data.batch_size=32", "model.d_steps=2",
+            *with_args(FAST, "trainer.limit_train_batches=3", "trainer.limit_test_batches=0"), "logger.mode=offline",
             f"eval.classifier_ckpt={tiny_classifier}", f"run_dir={run_dir}"]
     for extra in (["trainer.max_epochs=2"], ["ckpt=auto", "trainer.max_epochs=3"]):
-        done = train(*args, *extra)
+        done = train(*with_args(args, *extra))
         assert done.returncode == 0, done.stderr[-3000:]
     sync(str(run_dir))
     _, seen = check_one_run(run_dir)
@@ -260,12 +260,11 @@ def test_sync_refuses_bad_input_in_one_line(tmp_path):
 @pytest.mark.slow
 def test_a_two_process_ddp_run_resumed_is_synced_as_one_run(tmp_path, data_dir):
     run_dir = tmp_path / "ddp"
-    args = [a for a in FAST if not a.startswith("trainer.devices")]
-    args += ["experiment=ae_mnist", "trainer.devices=2", "trainer.strategy=ddp", "trainer.limit_train_batches=6",
-             "model.latent_dim=4", "data.batch_size=32", "logger.mode=offline", "logger.log_model=all",
-             f"run_dir={run_dir}"]
+    args = with_args(FAST, "trainer.devices=2", "trainer.limit_train_batches=6")
+    args += ["experiment=ae_mnist", "trainer.strategy=ddp", "model.latent_dim=4", "data.batch_size=32",
+             "logger.mode=offline", "logger.log_model=all", f"run_dir={run_dir}"]
     for extra in (["trainer.max_epochs=1"], ["ckpt=auto", "trainer.max_epochs=2"]):
-        done = train(*args, *extra)
+        done = train(*with_args(args, *extra))
         assert done.returncode == 0, done.stderr[-3000:]
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == 2  # one fragment per process of rank zero
     sync(str(run_dir))

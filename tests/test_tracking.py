@@ -14,7 +14,7 @@ import pytest
 import wandb
 
 from genlab.runner.run.tracking import has_wandb_credentials, resolve_mode, sweep_parameters, without_keys
-from tests.helpers import FAST, REPO, fresh_machine
+from tests.helpers import FAST, REPO, fresh_machine, with_args
 from tests.wandb_offline import read_offline_run
 
 KEY = "k" * 40
@@ -73,8 +73,8 @@ def test_explicit_modes_win(no_credentials, monkeypatch):
 def test_unreachable_server_auto_goes_offline_in_bounded_time_and_online_fails_in_one_line(cli, tmp_path, data_dir):
     env = {**fresh_machine(tmp_path), "WANDB_INIT_TIMEOUT": "3"}
     wandb_login(env, "--host", UNREACHABLE)
-    args = ["experiment=ae_mnist", *FAST, "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
-            "trainer.limit_test_batches=1"]
+    args = ["experiment=ae_mnist", *with_args(FAST, "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
+                                              "trainer.limit_test_batches=1")]
     start = time.monotonic()
     done = cli("train.py", *args, f"run_dir={tmp_path / 'auto'}", env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from tests.helpers import FAST, run_script
+from tests.helpers import FAST, run_script, with_args
 from tests.wandb_offline import read_offline_run
 
 pytestmark = pytest.mark.slow  # real subprocesses of the scripts
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow  # real subprocesses of the scripts
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, data_dir):
     run_dir = tmp_path_factory.mktemp("ae") / "run"
-    result = run_script("train.py", "experiment=dae_mnist", *FAST, "trainer.limit_train_batches=30",
+    result = run_script("train.py", "experiment=dae_mnist", *with_args(FAST, "trainer.limit_train_batches=30"),
                         "model.latent_dim=8", f"run_dir={run_dir}", "logger.mode=auto",
                         env={"WANDB_MODE": None, "WANDB_API_KEY": None, "NETRC": str(run_dir.parent / "none"),
                              "HOME": str(run_dir.parent)})

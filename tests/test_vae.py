@@ -16,7 +16,7 @@ from genlab.runner.config import compose, compose_from_saved
 from genlab.runner.run.build import build_datamodule, build_model
 from genlab.runner.run.evaluate import evaluate
 from genlab.runner.run.train import train
-from tests.helpers import FAST, quiet_trainer, run_script
+from tests.helpers import FAST, quiet_trainer, run_script, with_args
 from tests.wandb_offline import read_offline_run
 
 TERMS = ("neg_elbo", "recon", "kl")
@@ -29,7 +29,7 @@ PICTURES = ("reconstructions", "fixed_noise", "interpolation", "code_interpolati
 def trained_run(tmp_path_factory, data_dir):
     """A short real run of the vae_mnist experiment with a 2-D latent (so every picture is drawn)."""
     run_dir = tmp_path_factory.mktemp("vae") / "run"
-    done = run_script("train.py", "experiment=vae_mnist", *FAST, *SMALL, "trainer.limit_train_batches=40",
+    done = run_script("train.py", "experiment=vae_mnist", *with_args(FAST, "trainer.limit_train_batches=40"), *SMALL,
                       "model.latent_dim=2", "eval.iw_samples=20", f"run_dir={run_dir}")
     assert done.returncode == 0, done.stderr[-3000:]
     return run_dir
@@ -104,7 +104,7 @@ def test_iwae_objective_is_tighter_than_the_elbo(data_dir):
 
 @pytest.mark.slow
 def test_conv_gaussian_vae_with_kl_warmup_learns_its_std(tmp_path, data_dir):
-    cfg = compose(["experiment=conv_vae_mnist", *FAST, "model.channels=8", "trainer.limit_test_batches=0",
+    cfg = compose(["experiment=conv_vae_mnist", *with_args(FAST, "trainer.limit_test_batches=0"), "model.channels=8",
                    "data.binarize=none", "model.likelihood=gaussian", "model.kl_warmup_steps=4",
                    "callbacks.images=[fixed_noise_grid]", f"run_dir={tmp_path}"])
     result = train(cfg)

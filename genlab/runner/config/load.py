@@ -18,6 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 from omegaconf.nodes import StringNode
 
 from genlab.core.errors import ConfigError, GenlabError
+from genlab.runner.cli import refuse_repeated
 from genlab.runner.config import registry
 from genlab.runner.config.groups import (
     DEFAULT_CHOICES,
@@ -52,7 +53,9 @@ def _read_yaml(path: Path) -> dict:
 
 
 def _parse_args(args: list[str]) -> tuple[dict[str, str], dict[str, str], list[str]]:
-    """Split ``key=value`` arguments into top-level keys, group choices and group dotlist overrides."""
+    """Split ``key=value`` arguments into top-level keys, group choices and group dotlist overrides (each key
+    given once)."""
+    refuse_repeated(args)
     top, choices, dotlist = {}, {}, []
     for arg in args:
         key, sep, value = arg.partition("=")

@@ -28,7 +28,7 @@ from omegaconf.errors import OmegaConfBaseException
 from submitit.helpers import Checkpointable, DelayedSubmission
 
 from genlab.core.errors import ConfigError, GenlabError, RunInterrupted
-from genlab.runner.cli import run_cli
+from genlab.runner.cli import refuse_repeated, run_cli
 from genlab.runner.config import compose
 from genlab.runner.config.load import CONFIG_DIR
 from genlab.runner.run.threads import CORES_ENV, share, usable_cores
@@ -108,7 +108,9 @@ def split_values(text: str) -> list[str]:
 
 
 def parse_sweep(args: list[str]) -> tuple[list[str], dict[str, list[str]]]:
-    """Split ``key=value`` arguments into fixed ones and swept ones (``key=a,b``: key -> [a, b])."""
+    """Split ``key=value`` arguments into fixed ones and swept ones (``key=a,b``: key -> [a, b]); a key given
+    twice is refused here, as the sweep folder's run_dir and logger.group are taken out before jobs compose."""
+    refuse_repeated(args)
     fixed, swept = [], {}
     for arg in args:
         key, sep, value = arg.partition("=")
@@ -120,8 +122,8 @@ def parse_sweep(args: list[str]) -> tuple[list[str], dict[str, list[str]]]:
             continue
         if any(not v.strip() for v in values):
             raise ConfigError(f"multirun value {arg!r} has an empty item; write key=a,b,c")
-        if key in swept or len(set(values)) != len(values):
-            raise ConfigError(f"multirun key {key!r} is given twice or repeats a value in {arg!r}")
+        if len(set(values)) != len(values):
+            raise ConfigError(f"multirun value {arg!r} repeats a value")
         swept[key] = values
     return fixed, swept
 
