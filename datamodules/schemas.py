@@ -33,6 +33,9 @@ class MNISTConfig(DataConfig):
                               "by seed); static: one seeded draw")
     download: bool = described(True, "download MNIST (torchvision) when it is not under data.root")
 
+    def item_values(self) -> int:
+        return self.image_size ** 2  # one grey digit
+
     def __post_init__(self) -> None:
         super().__post_init__()
         check(0 < self.val_size < 60000, "val_size", self.val_size, "must be in 1..59999")
@@ -65,6 +68,9 @@ class UnpairedConfig(DataConfig):
     test_fraction: float = described(0.1, "kaggle layout: share of each domain held out as the test split")
     split_seed: int = described(0, "seed of the kaggle layout's train/test split")
     skip_bad_images: bool = described(False, "skip unreadable files with one warning instead of failing")
+
+    def item_values(self) -> int:
+        return 2 * 3 * self.crop_size ** 2  # an RGB crop of each domain
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -107,6 +113,9 @@ class ImagesConfig(DataConfig):
     test_fraction: float = described(0.1, "share of the images held out for testing")
     split_seed: int = described(0, "seed of the train/validation/test split")
     skip_bad_images: bool = described(False, "skip unreadable files with one warning instead of failing")
+
+    def item_values(self) -> int:
+        return self.channels * self.image_size ** 2
 
     def __post_init__(self) -> None:
         super().__post_init__()

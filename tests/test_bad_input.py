@@ -5,8 +5,12 @@ one per command), FAMILY through the same entry points in this process."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -52,6 +56,21 @@ CASES = {
     "evaluate_changed_model_key": ("evaluate.py", [f"ckpt={LAST}", "model.latent_dim=8"], "does not use"),
     "translate_entry_without_config": ("translate.py", ["ckpt=wrongtype.ckpt", "input=images", "output=out"],
                                        "without a run config"),
+    # a live run holds the folder: a second process holding its lock the way a run takes it (rundir.claimed)
+    "ckpt_auto_locked_folder": ("train.py", ["ckpt=auto", "run_dir=run"], "in use by another run",
+                                {"locked": "run"}),
+    # the environment, in real variables (None: unset); W&B's mode is set where the row needs W&B to run
+    "home_not_writable_for_wandb": ("train.py", [*AE, "run_dir=fresh"], "HOME=/proc/genlab-home: W&B",
+                                    {"env": {"HOME": "/proc/genlab-home", "WANDB_MODE": "offline",
+                                             "WANDB_CACHE_DIR": None, "XDG_CACHE_HOME": None}}),
+    "home_not_writable_for_the_classifier": ("train.py", ["experiment=gan_mnist", "logger.mode=disabled",
+                                                          "run_dir=fresh"], "HOME=/proc/genlab-home: the MNIST",
+                                             {"env": {"HOME": "/proc/genlab-home", "GENLAB_CACHE_DIR": None}}),
+    "wandb_dir_not_writable": ("train.py", [*AE, "run_dir=fresh"], "WANDB_DIR",
+                               {"env": {"WANDB_DIR": "/proc/genlab-wandb", "WANDB_MODE": "offline"}}),
+    "genlab_cache_dir_a_file": ("train.py", ["experiment=gan_mnist", "run_dir=fresh"], "GENLAB_CACHE_DIR",
+                                {"env": {"GENLAB_CACHE_DIR": "afile"}}),
+    "wandb_mode_garbage": ("train.py", [*AE, "run_dir=fresh"], "WANDB_MODE", {"env": {"WANDB_MODE": "garbage"}}),
 }
 # ... and the rest of their families through the same entry points in this process (the CPU is scarce: each
 # subprocess pays for importing torch and Lightning)
@@ -153,6 +172,7 @@ FAMILY = {
     "evaluate_checkpoint_key": ("evaluate.py", [f"ckpt={LAST}", "checkpoint.every_n_steps=5"], "does not use"),
     "evaluate_seed": ("evaluate.py", [f"ckpt={LAST}", "seed=3"], "does not use"),
     "value_yaml_cannot_read": ("train.py", [*AE, "logger.tags=[${oc.env:HOME}]"], "not valid YAML"),
+    "batch_size_beyond_memory": ("train.py", with_args(AE, f"data.batch_size={10**12}"), "data.batch_size"),
     # a key given twice: which value was meant is not guessed
     "key_twice": ("train.py", [*AE, "model.lr=1", "model.lr=2"], "model.lr is given twice"),
     "dash_key_twice": ("train.py", [*AE, "--model.lr=1", "model.lr=2"], "model.lr is given twice"),
@@ -191,13 +211,33 @@ def workspace(tmp_path_factory, data_dir, secret_run):
     return ws
 
 
+@contextlib.contextmanager
+def held_lock(run_dir):
+    """A second, live process holds ``run_dir``'s lock, taken as a run takes it (``rundir.claimed``), until the
+    block ends; then it lets go as a run does (the lock file removed)."""
+    code = ("import sys\nfrom pathlib import Path\nfrom genlab.runner.run.rundir import claimed\n"
+            "with claimed(Path(sys.argv[1]), fresh=False):\n    print('held', flush=True)\n    sys.stdin.read()\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(run_dir)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert holder.stdout.readline() == "held\n"
+        yield
+    finally:
+        holder.stdin.close()
+        assert holder.wait(timeout=60) == 0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_is_one_line_exit_2_and_touches_nothing(workspace, name):
-    script, args, word = CASES[name]
+    script, args, word, *setup = CASES[name]
+    setup = setup[0] if setup else {}
     before = tree_checksums(workspace)
-    # the workspace run's saved config refers to the variable, as the family below sets it
-    done = run_script(script, *args, cwd=workspace, timeout=300, env={"GENLAB_TEST_SECRET": SECRET})
+    locked = held_lock(workspace / setup["locked"]) if "locked" in setup else contextlib.nullcontext()
+    with locked:
+        # the workspace run's saved config refers to the variable, as the family below sets it
+        done = run_script(script, *args, cwd=workspace, timeout=300,
+                          env={"GENLAB_TEST_SECRET": SECRET, **setup.get("env", {})})
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2, done.stderr[-2000:]
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr[-2000:]

@@ -12,7 +12,8 @@ from genlab.core.errors import CheckpointError, ConfigError
 from genlab.core.schema import ClassifierConfig
 from genlab.metrics.mnist_classifier import load_classifier
 from genlab.runner.cli import run_cli
-from genlab.runner.run.classifier import cached_path, config_hash, ensure_classifier, parse_config, train_classifier
+from genlab.runner.run.classifier import cached_path, ensure_classifier, parse_config, train_classifier
+from genlab.runner.run.classifier_cache import config_hash
 from tests.helpers import REPO, TINY_CLASSIFIER_KEYS
 
 _spec = importlib.util.spec_from_file_location("train_classifier_script", REPO / "scripts" / "train_classifier.py")

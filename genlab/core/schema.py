@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -44,8 +45,16 @@ def as_config(schema: type, values: dict, group: str) -> Any:
         raise ConfigError(f"{group}: {str(e).splitlines()[0]}") from None
 
 
+def memory_bytes() -> int:
+    """This machine's physical memory: the bound of the sizes refused before anything is built."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
     check(value in choices, key, value, f"must be one of {', '.join(choices)}")
+
+
+_FLOAT32_BYTES = 4  # the dtype batches are trained in
 
 
 @dataclass
@@ -63,6 +72,17 @@ class DataConfig:
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "batch_size", self.batch_size, "must be >= 1")
         check(self.num_workers >= 0, "num_workers", self.num_workers, "must be >= 0")
+        # a lower bound of what one training batch needs: its pixels as float32 (the models' activations come on
+        # top), so a batch refused here could never be allocated; checked before anything is built or loaded
+        needed = self.batch_size * self.item_values() * _FLOAT32_BYTES
+        check(needed <= memory_bytes(), "batch_size", self.batch_size,
+              f"one batch holds {needed / 2**30:,.0f} GiB of float32 pixels, more than this machine's "
+              f"{memory_bytes() / 2**30:,.0f} GiB; choose a smaller batch")
+
+    def item_values(self) -> int:
+        """Pixel values (all channels, all pictures) of one training item; 0 where a schema does not know them
+        (no size check)."""
+        return 0
 
 
 @dataclass

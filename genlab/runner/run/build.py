@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -12,6 +11,7 @@ from pytorch_lightning.callbacks import Callback
 
 from genlab.callbacks import make_callbacks
 from genlab.core.errors import ConfigError
+from genlab.core.schema import memory_bytes
 from genlab.runner.config import registry, typed
 from genlab.runner.config.groups import CallbacksConfig
 from genlab.runner.run.checkpoints import (
@@ -43,10 +43,6 @@ def build_model(cfg: DictConfig, datamodule: pl.LightningDataModule) -> pl.Light
 
 # bytes per trained parameter: the weight, its gradient and Adam's two moments
 _BYTES_PER_PARAMETER = 4 * 4
-
-
-def memory_bytes() -> int:
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def refuse_oversized(model_cls: type, args: tuple) -> None:

@@ -10,8 +10,6 @@ at once (DDP ranks started by Lightning or torchrun, several runs) one trains an
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import json
 import os
 import sys
 import time
@@ -29,10 +27,7 @@ from datamodules.mnist import MNISTConfig, load_mnist_tensors
 from genlab.core.errors import ConfigError
 from genlab.core.schema import ClassifierConfig
 from genlab.metrics.mnist_classifier import MNISTClassifier, build_classifier
-
-CACHE_ENV = "GENLAB_CACHE_DIR"
-# Bumped whenever the network or the training loop changes, so stale cached weights are never reused.
-FORMAT_VERSION = 1
+from genlab.runner.run.classifier_cache import FORMAT_VERSION, cached_path
 
 
 def parse_config(args: list[str]) -> ClassifierConfig:
@@ -45,19 +40,6 @@ def parse_config(args: list[str]) -> ClassifierConfig:
     except OmegaConfBaseException as e:
         valid = ", ".join(f"{k}={v!r}" for k, v in asdict(ClassifierConfig()).items())
         raise ConfigError(f"{str(e).splitlines()[0]}; valid keys (defaults): {valid}") from None
-
-
-def config_hash(cfg: ClassifierConfig) -> str:
-    text = json.dumps({"format": FORMAT_VERSION, **asdict(cfg)}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "genlab").expanduser()
-
-
-def cached_path(cfg: ClassifierConfig, cache_dir: str | Path | None = None) -> Path:
-    return Path(cache_dir or default_cache_dir()) / f"mnist_classifier-{config_hash(cfg)}.pt"
 
 
 def _as_input(images: torch.Tensor) -> torch.Tensor:

@@ -31,6 +31,7 @@ from genlab.core.errors import ConfigError, GenlabError, RunInterrupted
 from genlab.runner.cli import refuse_repeated, run_cli
 from genlab.runner.config import compose
 from genlab.runner.config.load import CONFIG_DIR
+from genlab.runner.run.environment import check_environment
 from genlab.runner.run.threads import CORES_ENV, share, usable_cores
 from genlab.runner.tools import compare
 
@@ -165,8 +166,6 @@ class Sweep:
 def plan(args: list[str], sweep_dir: Path | None = None) -> Sweep:
     """The sweep folder and one job per combination, each composed now so a bad key or value fails before any
     run starts."""
-    from genlab.runner.run.plan import check_before_run
-
     fixed, swept = parse_sweep(args)
     fixed_keys = dict(a.split("=", 1) for a in fixed)
     experiment = fixed_keys.get("experiment")
@@ -178,12 +177,17 @@ def plan(args: list[str], sweep_dir: Path | None = None) -> Sweep:
                 Path("runs") / experiment / f"multirun-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
     group = fixed_keys.get("logger.group") or f"{experiment}-{base.name}"
     common = [a for a in fixed if not a.startswith(("run_dir=", "logger.group="))]
-    jobs = []
+    jobs, configs = [], []
     for i, values in enumerate(grid(swept)):
         run_dir = base / folder_name(i, values)
         job_args = [*common, *(f"{k}={v}" for k, v in values.items()), f"run_dir={run_dir}", f"logger.group={group}"]
-        check_before_run(compose(job_args))
+        configs.append(compose(job_args))
+        check_environment(configs[-1])  # before Lightning's import: with HOME unwritable, matplotlib's speaks
         jobs.append(Job(i, values, job_args, run_dir))
+    from genlab.runner.run.plan import check_before_run
+
+    for cfg in configs:
+        check_before_run(cfg)
     return Sweep(base, group, jobs)
 
 
