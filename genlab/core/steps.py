@@ -1,4 +1,5 @@
-"""The one place that reads Lightning's private batch counter."""
+"""The one place that reads Lightning's batch counters (one of them private: checked against pytorch_lightning
+2.6.6 by tests/test_compat.py)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,8 @@ def logs_this_step(trainer: pl.Trainer) -> bool:
     last_of_epoch = trainer.fit_loop.epoch_loop.batch_progress.current.ready >= trainer.num_training_batches
     last_of_run = trainer.max_steps > 0 and trainer.global_step + 1 >= trainer.max_steps
     return (n > 0 and batch % n == 0) or trainer.should_stop or last_of_epoch or last_of_run
+
+
+def batches_trained(trainer: pl.Trainer) -> int:
+    """Training batches completed in the whole run (resumes included), whatever the optimizer steps per batch."""
+    return trainer.fit_loop.epoch_loop.batch_progress.total.completed

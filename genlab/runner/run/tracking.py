@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import wandb
@@ -130,6 +131,18 @@ def make_loggers(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_
     # up to its last logged step (what a resume skips in W&B, see RunWandbLogger)
     csv_logger = RunCSVLogger(save_dir=str(run_dir), name=CSV_DIR, flush_logs_every_n_steps=1, at_step=at_step)
     return [wandb_logger, csv_logger] if wandb_logger is not None else [csv_logger]
+
+
+@contextlib.contextmanager
+def tracked(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_type: str = "train",
+            mode: str | None = None) -> Iterator[list[Logger]]:
+    """The loggers of one process of a run (``make_loggers``), its W&B run finished (``finish_run``) however the
+    block ends: the one W&B session of training and of evaluation."""
+    loggers = make_loggers(cfg, run_dir, run_id, config, job_type, mode)
+    try:
+        yield loggers
+    finally:
+        finish_run(run_dir)
 
 
 @rank_zero_only
