@@ -21,7 +21,7 @@ from genlab.core.data import DataInfo
 from genlab.core.schema import EvalConfig
 from genlab.metrics.distribution_metrics import DistributionMetrics
 from genlab.metrics.image_features import build_feature_extractor, resolve_features
-from lightning_modules.base import GenerativeModule
+from lightning_modules.base import Ability, GenerativeModule
 from lightning_modules.gan_losses import discriminator_loss, generator_loss
 from lightning_modules.image_pool import ImagePool
 from lightning_modules.lr_policy import linear_decay_factor
@@ -50,6 +50,7 @@ class CycleGAN(GenerativeModule):
     """Batches are ``{"A": images, "B": images}`` in [-1, 1]; test batches add ``A_valid``/``B_valid`` masks."""
 
     Config = CycleGANConfig
+    abilities = frozenset({Ability.TRANSLATE})
     optimizer_steps_per_batch = 2  # the generators' step, then the discriminators'
     ddp_find_unused_parameters = True  # each step leaves the other pair of networks without gradients
 
@@ -66,11 +67,14 @@ class CycleGAN(GenerativeModule):
         self.test_l1 = nn.ModuleDict({name: MeanMetric() for name in L1_METRICS})
         self._distribution: dict | None = None  # built at test start: extractor and metrics stay out of checkpoints
 
-    def forward(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
-        """Translate A -> B with G_A (``AtoB``) or B -> A with G_B (``BtoA``)."""
+    def translator(self, direction: str) -> nn.Module:
+        """G_A, which translates A -> B (``AtoB``), or G_B, B -> A (``BtoA``)."""
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-        return (self.G_A if direction == "AtoB" else self.G_B)(x)
+        return self.G_A if direction == "AtoB" else self.G_B
+
+    def forward(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        return self.translator(direction)(x)
 
     @torch.no_grad()
     def visuals(self, real_A: torch.Tensor, real_B: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""The one place that reads Lightning's private batch counter."""
+"""The one place that reads Lightning's batch counters."""
 
 from __future__ import annotations
 
@@ -9,6 +9,13 @@ def logging_step(trainer: pl.Trainer) -> int:
     """The x-axis Lightning uses for ``self.log``: batches trained, also under manual optimization with
     several optimizers (where ``global_step`` counts every optimizer step)."""
     return trainer.fit_loop.epoch_loop._batches_that_stepped
+
+
+def batches_trained(trainer: pl.Trainer) -> int:
+    """Training batches run so far over every resume, the current one included from its step on (so in
+    ``on_train_batch_end`` it counts the batch just trained). Unlike ``logging_step`` it counts every batch, also
+    those whose gradients are only accumulated."""
+    return trainer.fit_loop.epoch_loop.batch_progress.total.ready
 
 
 def logs_this_step(trainer: pl.Trainer) -> bool:

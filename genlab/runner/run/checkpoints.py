@@ -21,7 +21,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from genlab.core.compat import stop_after_this_batch
 from genlab.core.errors import CheckpointError, DivergenceError
 from genlab.core.saved import KEY
-from genlab.core.steps import logging_step
+from genlab.core.steps import batches_trained, logging_step
 
 
 class SaveRunConfig(pl.Callback):
@@ -235,8 +235,7 @@ class LatestCheckpoint(Checkpoint):
             return
         if batch_idx + 1 >= trainer.num_training_batches:
             return  # the epoch-end save follows, after this epoch's validation
-        batches = trainer.fit_loop.epoch_loop.batch_progress.total.ready
-        due = self.every_n_steps > 0 and batches % self.every_n_steps == 0
+        due = self.every_n_steps > 0 and batches_trained(trainer) % self.every_n_steps == 0
         if self.every_minutes > 0:
             # ranks' clocks differ: rank 0 decides, as ModelCheckpoint(train_time_interval) does
             late = time.monotonic() - self._last_save >= self.every_minutes * 60
