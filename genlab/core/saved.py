@@ -70,13 +70,16 @@ def check_same_model(saved: dict, model_name: str, path: str | Path) -> None:
                               "pick the matching experiment")
 
 
-def constructor_args(path: str | Path, model_config: type, model_name: str | None, eval_config: type) -> dict:
+def constructor_args(path: str | Path, model_config: type, model_name: str | None, eval_config: type,
+                     model_class: str = "") -> dict:
     """``cfg``, ``data_info`` and ``eval_cfg`` of the ``model_name`` model (None: any) saved in ``path``: its typed
-    model and eval configs from the run config, its DataInfo as saved beside it."""
+    model and eval configs from the run config, its DataInfo as saved beside it. ``model_class`` names the model
+    in the error for a checkpoint of another one."""
     checkpoint = read_saved(path)
     saved = checkpoint.config
-    if model_name is not None:
-        check_same_model(saved, model_name, path)
+    saved_model = saved["model"]["name"]
+    if model_name is not None and saved_model != model_name:
+        raise CheckpointError(f"checkpoint {path} holds a {saved_model!r} model, not a {model_class or model_name}")
     if checkpoint.data_info is None:
         raise CheckpointError(f"checkpoint {path} predates the DataInfo entry that load_from_checkpoint reads; "
                               "load it with genlab.load(path)")

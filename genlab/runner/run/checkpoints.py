@@ -126,16 +126,16 @@ class RandomState(pl.Callback):
     checkpoint, ``Trainer.save_checkpoint`` being called on all of them) as a list indexed by rank."""
 
     def __init__(self):
-        self._trainer: pl.Trainer | None = None
+        self._fit_trainer: pl.Trainer | None = None
         self._pending: list[dict] | None = None
 
     def setup(self, trainer, pl_module, stage: str) -> None:
-        self._trainer = trainer
+        self._fit_trainer = trainer
 
     def state_dict(self) -> dict:
         states = _rng_states()
-        if self._trainer is not None and self._trainer.world_size > 1:
-            gathered: list = [None] * self._trainer.world_size
+        if self._fit_trainer is not None and self._fit_trainer.world_size > 1:
+            gathered: list = [None] * self._fit_trainer.world_size
             torch.distributed.all_gather_object(gathered, states)
             return {"rng": gathered}
         return {"rng": [states]}
@@ -234,8 +234,7 @@ class LatestCheckpoint(Checkpoint):
             return
         if batch_idx + 1 >= trainer.num_training_batches:
             return  # the epoch-end save follows, after this epoch's validation
-        batches = trainer.fit_loop.epoch_loop.batch_progress.total.ready
-        due = self.every_n_steps > 0 and batches % self.every_n_steps == 0
+        due = self.every_n_steps > 0 and batches_trained(trainer) % self.every_n_steps == 0
         if self.every_minutes > 0:
             # ranks' clocks differ: rank 0 decides, as ModelCheckpoint(train_time_interval) does
             late = time.monotonic() - self._last_save >= self.every_minutes * 60

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 
-from genlab.core.errors import CheckpointError, ConfigError
+from genlab.core.errors import ConfigError
 from genlab.core.saved import read_checkpoint_config
 from genlab.runner.config import compose_from_saved
-from genlab.runner.run.build import build_datamodule, build_model
+from genlab.runner.run.build import build_datamodule, load_model
 from genlab.runner.run.checkpoints import run_dir_of
 from genlab.runner.run.console import progress_callbacks, quiet
 from genlab.runner.run.plan import check_before_run
@@ -56,7 +56,7 @@ def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, 
     quiet()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
-    model = build_model(cfg, datamodule)
+    model = load_model(cfg, datamodule, ckpt)
     prepare(cfg, model)
     run_dir = run_dir_of(ckpt)
     kwargs = {k: cfg.trainer[k] for k in _EVAL_TRAINER_KEYS}
@@ -67,12 +67,7 @@ def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, 
     trainer = pl.Trainer(default_root_dir=str(run_dir), logger=loggers,
                          callbacks=progress_callbacks(kwargs["enable_progress_bar"]), **kwargs)
     try:
-        results = trainer.test(model, datamodule=datamodule, ckpt_path=str(ckpt), verbose=False)
-    except RuntimeError as e:
-        if "state_dict" in str(e):
-            raise CheckpointError(f"checkpoint {ckpt} does not fit the model its config describes "
-                                  f"({str(e).splitlines()[0]})") from None
-        raise
+        results = trainer.test(model, datamodule=datamodule, verbose=False)
     finally:
         finish_run(run_dir)
     metrics = {k: float(v) for k, v in sorted(results[0].items())}

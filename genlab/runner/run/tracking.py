@@ -19,7 +19,7 @@ from pytorch_lightning.utilities import rank_zero_only
 from genlab.core.errors import GenlabError
 from genlab.runner.config.load import to_saved
 from genlab.runner.run.rundir import CSV_DIR
-from genlab.runner.run.sync import STEP_KEY, record_live
+from genlab.runner.run.sync import STEP_KEY, finish_written, record_live
 
 # Seconds wandb.init may spend reaching the server before `auto` gives up and logs offline (wandb's own
 # default is 90 s, and its retries about double it); WANDB_INIT_TIMEOUT, wandb's variable, overrides it.
@@ -188,10 +188,7 @@ def finish_run(run_dir: Path) -> None:
     if run is None:
         return
     rows = None if run.offline else run.step
-    # finish() can return before the W&B service has written the whole offline log; stopping the service waits
-    # for it, so the run is complete on disk when this returns
-    wandb.finish()
-    wandb.teardown()
+    finish_written(run)
     if rows is not None:
         record_live(run_dir, rows)
 
