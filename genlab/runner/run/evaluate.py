@@ -16,7 +16,7 @@ from genlab.runner.run.checkpoints import run_dir_of
 from genlab.runner.run.console import progress_callbacks, quiet
 from genlab.runner.run.plan import check_before_run
 from genlab.runner.run.prepare import prepare
-from genlab.runner.run.tracking import finish_run, make_loggers
+from genlab.runner.run.tracking import tracked
 
 # Trainer keys that still mean something when only testing
 _EVAL_TRAINER_KEYS = ("accelerator", "devices", "num_nodes", "strategy", "precision", "limit_test_batches",
@@ -63,13 +63,10 @@ def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, 
     if kwargs["limit_test_batches"] == 0:  # a run that skipped its end-of-training test is still evaluated
         kwargs["limit_test_batches"] = None
     wandb_id = (run_dir / "wandb_id.txt").read_text().strip() if (run_dir / "wandb_id.txt").is_file() else None
-    loggers = make_loggers(cfg, run_dir, wandb_id, {}, job_type="evaluate", mode=training_wandb_mode(run_dir))
-    trainer = pl.Trainer(default_root_dir=str(run_dir), logger=loggers,
-                         callbacks=progress_callbacks(kwargs["enable_progress_bar"]), **kwargs)
-    try:
+    with tracked(cfg, run_dir, wandb_id, {}, job_type="evaluate", mode=training_wandb_mode(run_dir)) as loggers:
+        trainer = pl.Trainer(default_root_dir=str(run_dir), logger=loggers,
+                             callbacks=progress_callbacks(kwargs["enable_progress_bar"]), **kwargs)
         results = trainer.test(model, datamodule=datamodule, verbose=False)
-    finally:
-        finish_run(run_dir)
     metrics = {k: float(v) for k, v in sorted(results[0].items())}
     if trainer.is_global_zero:
         path = run_dir / "metrics.json"
