@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from genlab.core.data import DataInfo
+from genlab.core.schema import DataConfig
 
 
 def _item_seed(seed: int, epoch: int, index: int) -> int:
@@ -112,3 +116,25 @@ def train_loader(datamodule, dataset: Dataset, batch_size: int, shuffle: bool = 
     # pl.seed_everything(cfg.seed) ran before the loaders were made (on every rank), so this is the run's seed
     return ResumableLoader(dataset, batch_size, seed=torch.initial_seed(), shuffle=shuffle, num_replicas=ranks[0],
                            rank=ranks[1], **kwargs)
+
+
+class SquareImages(pl.LightningDataModule):
+    """A datamodule of square images: its typed config (``image_size`` and ``value_range`` keys), the splits that
+    ``setup`` makes, and its ``DataInfo``; a subclass says its channels and classes when they are fixed."""
+
+    num_classes: int | None = None  # None: no real labels (the batches' labels are all 0)
+
+    def __init__(self, cfg: DataConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.train_set = self.val_set = self.test_set = None
+
+    @property
+    def channels(self) -> int:
+        return self.cfg.channels
+
+    @property
+    def info(self) -> DataInfo:
+        lo, hi = (float(v) for v in self.cfg.value_range)
+        size = self.cfg.image_size
+        return DataInfo((self.channels, size, size), (lo, hi), num_classes=self.num_classes)

@@ -15,16 +15,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_only, rank_zero_warn
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
-from datamodules.base import loader_options, train_loader
+from datamodules.base import SquareImages, loader_options, train_loader
 from datamodules.image_files import drop_unreadable, list_images, load_image
 from datamodules.schemas import DEFAULT_FOLDERS, ImagesConfig
-from genlab.core.data import DataInfo, resolve_root
+from genlab.core.data import resolve_root
 from genlab.core.errors import DataError
 
 
@@ -75,21 +74,10 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-class ImagesDataModule(pl.LightningDataModule):
+class ImagesDataModule(SquareImages):
     """Train/val/test splits of one image folder (or one domain of a two-domain set)."""
 
     Config = ImagesConfig
-    batches = "labelled images"  # (images, 0); see GenerativeModule.batches
-
-    def __init__(self, cfg: ImagesConfig):
-        super().__init__()
-        self.cfg = cfg
-        self.train_set = self.val_set = self.test_set = None
-
-    @property
-    def info(self) -> DataInfo:
-        lo, hi = (float(v) for v in self.cfg.value_range)
-        return DataInfo((self.cfg.channels, self.cfg.image_size, self.cfg.image_size), (lo, hi))
 
     @property
     def folder(self) -> Path:

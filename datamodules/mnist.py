@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, random_split
 from torchvision.datasets import MNIST
 
-from datamodules.base import loader_options, train_loader
+from datamodules.base import SquareImages, loader_options, train_loader
 from datamodules.schemas import MNISTConfig
-from genlab.core.data import DataInfo, resolve_root
+from genlab.core.data import resolve_root
 from genlab.core.errors import DataError
 
 
@@ -100,20 +99,12 @@ def load_mnist_tensors(cfg: MNISTConfig, train: bool) -> tuple[torch.Tensor, tor
     return ds.data, ds.targets
 
 
-class MNISTDataModule(pl.LightningDataModule):
+class MNISTDataModule(SquareImages):
     """Train/val split of the 60k training images (seeded), and the 10k test images."""
 
     Config = MNISTConfig
-
-    def __init__(self, cfg: MNISTConfig):
-        super().__init__()
-        self.cfg = cfg
-        self.train_set = self.val_set = self.test_set = None
-
-    @property
-    def info(self) -> DataInfo:
-        lo, hi = (float(v) for v in self.cfg.value_range)
-        return DataInfo((1, self.cfg.image_size, self.cfg.image_size), (lo, hi), num_classes=10)
+    channels = 1
+    num_classes = 10
 
     def prepare_data(self) -> None:
         load_mnist_tensors(self.cfg, train=True)

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from genlab.core.data import DataInfo
 from genlab.core.schema import EvalConfig
-from lightning_modules.base import GenerativeModule
+from lightning_modules.base import Ability, GenerativeModule
 from lightning_modules.corruption import corrupt
 from lightning_modules.nets.encoder_decoder import build_encoder_decoder
 from lightning_modules.reconstruction import logits_to_range, reconstruction_loss
@@ -16,6 +16,7 @@ from lightning_modules.schemas import AutoencoderConfig
 
 class Autoencoder(GenerativeModule):
     Config = AutoencoderConfig
+    abilities = frozenset({Ability.ENCODE})
 
     def __init__(self, cfg: AutoencoderConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__(cfg, data_info, eval_cfg)

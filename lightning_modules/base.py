@@ -2,25 +2,76 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import ClassVar
+
 import pytorch_lightning as pl
 import torch
+from omegaconf import MISSING
 from pytorch_lightning.callbacks import RichProgressBar, TQDMProgressBar
 from pytorch_lightning.utilities import rank_zero_warn
 
 from genlab.core.data import DataInfo
+from genlab.core.errors import CheckpointError
 from genlab.core.saved import constructor_args
 from genlab.core.schema import EvalConfig, ModelConfig
 from genlab.core.steps import logs_this_step
+
+
+class Ability(StrEnum):
+    """What a model can do beyond training, declared in ``GenerativeModule.abilities``: the tools that draw from a
+    checkpoint (``genlab.runner.tools``) choose by it instead of probing for methods."""
+
+    GENERATE = "generate"  # generate(z) -> images for prior codes z (N, cfg.latent_dim)
+    ENCODE = "encode"  # encode(x) -> codes, decode(codes) -> images, forward(x) -> reconstructions
+    TRANSLATE = "translate"  # translator(direction) -> the network mapping one domain's images to the other's
+
+
+class Need(StrEnum):
+    """What a model needs made before Lightning starts (``GenerativeModule.needs``); ``genlab.runner.run.prepare``
+    makes it and hands it over in ``GenerativeModule.prepared``."""
+
+    CLASSIFIER = "classifier"  # the MNIST classifier behind FID/KID/IS of digits
+
+
+@dataclass
+class Prepared:
+    """What ``genlab.runner.run.prepare`` handed the model. A plain object, not an ``nn.Module``: what it holds is
+    not one of the model's weights, so it stays out of the model's state_dict, checkpoints and DDP's module tree."""
+
+    classifier: torch.nn.Module | None = None
+
+
+@dataclass
+class TermSums:
+    """The training terms summed over this epoch's batches so far, with the number of batches behind each sum. A
+    sum is NaN or infinite once any batch's term was, which is what the divergence guard reads."""
+
+    sums: dict[str, torch.Tensor | float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, key: str, value: torch.Tensor | float) -> None:
+        self.sums[key] = self.sums.get(key, 0.0) + value
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def means(self) -> dict[str, torch.Tensor | float]:
+        return {key: total / self.counts[key] for key, total in self.sums.items()}
+
+    def reset(self) -> None:
+        self.sums, self.counts = {}, {}
 
 
 class GenerativeModule(pl.LightningModule):
     """Base of every model: built as ``Model(cfg, data_info, eval_cfg)`` by ``genlab.runner.run.build``.
 
     Subclasses set ``Config`` (their schema) and join ``lightning_modules.MODELS``; they compute their losses as a
-    dict of named terms and hand it to ``log_terms``, so each term shows up as ``<stage>/<term>`` in W&B.
+    dict of named terms and hand it to ``log_terms``, so each term shows up as ``<stage>/<term>`` in W&B. They
+    declare what they can do (``abilities``) and what must be made for them before a run (``needs``).
     """
 
     Config = ModelConfig
+    abilities: ClassVar[frozenset[Ability]] = frozenset()
     # Read by genlab.runner.run.build when it makes the Trainer. Lightning's global_step and max_steps count
     # optimizer.step() calls; the top-level max_batches counts batches, so the Trainer's max_steps is it times this.
     optimizer_steps_per_batch: int = 1
@@ -34,7 +85,26 @@ class GenerativeModule(pl.LightningModule):
         self.data_info = data_info
         self.eval_cfg = eval_cfg or EvalConfig()
         self._fast_paths_applied = False
-        self._train_sums: dict[str, tuple[torch.Tensor | float, int]] = {}
+        self.train_terms = TermSums()
+        self.prepared = Prepared()
+
+    def needs(self) -> frozenset[Need]:
+        """What ``genlab.runner.run.prepare`` must make and put in ``self.prepared`` before fit/test: nothing
+        unless a model says otherwise (per instance: it may depend on the data)."""
+        return frozenset()
+
+    def corrupt(self, x: torch.Tensor) -> torch.Tensor:
+        """The input as the training step sees it: ``x`` itself unless the model corrupts its inputs (denoising),
+        which the reconstruction pictures then show."""
+        return x
+
+    @property
+    def attached_trainer(self) -> pl.Trainer | None:
+        """The Trainer running this module, or None outside one (Lightning's ``trainer`` property raises then)."""
+        try:
+            return self.trainer
+        except RuntimeError:
+            return None
 
     def configure_model(self) -> None:
         """Apply the config's fast paths (``model.channels_last``, ``model.compile``) once. Lightning calls this
@@ -65,15 +135,20 @@ class GenerativeModule(pl.LightningModule):
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, hparams_file=None, strict=None,
                              weights_only=None, **kwargs):
-        """Lightning's loader. Models take typed configs and a DataInfo, which Lightning's saved hyperparameters
-        would have to pickle; the run config and DataInfo genlab stores in every checkpoint rebuild them instead."""
+        """Lightning's loader, the one way out of a checkpoint. Models take typed configs and a DataInfo, which
+        Lightning's saved hyperparameters would have to pickle; the run config and DataInfo genlab stores in every
+        checkpoint rebuild them instead. CheckpointError when the saved weights do not fit the model."""
         if "cfg" not in kwargs:
-            from lightning_modules import MODELS  # the table imports every model, this one included
-
-            name = next((key for key, model in MODELS.items() if model is cls), None)  # None: a class of one's own
-            kwargs = {**constructor_args(checkpoint_path, cls.Config, name, EvalConfig), **kwargs}
-        return super().load_from_checkpoint(checkpoint_path, map_location, hparams_file, strict, weights_only,
-                                            **kwargs)
+            name = cls.Config.name if cls.Config.name != MISSING else None  # None: a schema of one's own, any model
+            kwargs = {**constructor_args(checkpoint_path, cls.Config, name, EvalConfig, cls.__name__), **kwargs}
+        try:
+            return super().load_from_checkpoint(checkpoint_path, map_location, hparams_file, strict, weights_only,
+                                                **kwargs)
+        except RuntimeError as e:
+            if "state_dict" not in str(e):
+                raise
+            raise CheckpointError(f"checkpoint {checkpoint_path} does not fit the {cls.__name__} its config "
+                                  f"describes ({str(e).splitlines()[0]})") from None
 
     def log_terms(self, stage: str, terms: dict[str, torch.Tensor], prog_bar: bool = False,
                   batch_size: int | None = None) -> None:
@@ -91,24 +166,19 @@ class GenerativeModule(pl.LightningModule):
         # summed here and logged once per epoch (Lightning's on_epoch=True would be a second call per batch; it
         # does not checkpoint its epoch accumulators either, so after a mid-epoch resume both cover the batches
         # since the resume), and the divergence guard reads the sums, which stop being finite with any batch.
-        trainer = self._trainer
+        trainer = self.attached_trainer
         if (trainer is None or isinstance(trainer.progress_bar_callback, TQDMProgressBar | RichProgressBar)
                 or logs_this_step(trainer)):
             self.log_dict(values, on_step=True, on_epoch=False, prog_bar=prog_bar, batch_size=batch_size)
         for key, value in values.items():
-            value = value.float() if torch.is_tensor(value) else float(value)
-            total, count = self._train_sums.get(key, (0.0, 0))
-            self._train_sums[key] = (total + value, count + 1)
-
-    def epoch_term_sums(self) -> dict[str, torch.Tensor | float]:
-        """The training terms summed over this epoch's batches so far (NaN or infinite once any batch's was)."""
-        return {key: total for key, (total, _) in self._train_sums.items()}
+            self.train_terms.add(key, value.float() if torch.is_tensor(value) else float(value))
 
     def on_train_epoch_end(self) -> None:
         """Log the epoch means of the training terms (mean over batches), synced across DDP ranks."""
-        sums, self._train_sums = self._train_sums, {}
-        self.log_dict({f"{k}_epoch": total / count for k, (total, count) in sums.items()}, on_step=False,
-                      on_epoch=True, sync_dist=True)
+        means = self.train_terms.means()
+        self.train_terms.reset()
+        self.log_dict({f"{k}_epoch": mean for k, mean in means.items()}, on_step=False, on_epoch=True,
+                      sync_dist=True)
 
     def output_activation(self, logits: torch.Tensor) -> torch.Tensor:
         """Map raw outputs onto the data's pixel range, so reconstructions and samples live where data does."""

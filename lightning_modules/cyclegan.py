@@ -21,7 +21,7 @@ from genlab.core.data import DataInfo
 from genlab.core.schema import EvalConfig
 from genlab.metrics.distribution_metrics import DistributionMetrics
 from genlab.metrics.image_features import build_feature_extractor, resolve_features
-from lightning_modules.base import GenerativeModule
+from lightning_modules.base import Ability, GenerativeModule
 from lightning_modules.gan_losses import discriminator_loss, generator_loss
 from lightning_modules.image_pool import ImagePool
 from lightning_modules.lr_policy import linear_decay_factor
@@ -50,6 +50,7 @@ class CycleGAN(GenerativeModule):
     """Batches are ``{"A": images, "B": images}`` in [-1, 1]; test batches add ``A_valid``/``B_valid`` masks."""
 
     Config = CycleGANConfig
+    abilities = frozenset({Ability.TRANSLATE})
     optimizer_steps_per_batch = 2  # the generators' step, then the discriminators'
     ddp_find_unused_parameters = True  # each step leaves the other pair of networks without gradients
 
@@ -66,11 +67,14 @@ class CycleGAN(GenerativeModule):
         self.test_l1 = nn.ModuleDict({name: MeanMetric() for name in L1_METRICS})
         self._distribution: dict | None = None  # built at test start: extractor and metrics stay out of checkpoints
 
-    def forward(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
-        """Translate A -> B with G_A (``AtoB``) or B -> A with G_B (``BtoA``)."""
+    def translator(self, direction: str) -> nn.Module:
+        """G_A, which translates A -> B (``AtoB``), or G_B, B -> A (``BtoA``)."""
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
-        return (self.G_A if direction == "AtoB" else self.G_B)(x)
+        return self.G_A if direction == "AtoB" else self.G_B
+
+    def forward(self, x: torch.Tensor, direction: str = "AtoB") -> torch.Tensor:
+        return self.translator(direction)(x)
 
     @torch.no_grad()
     def visuals(self, real_A: torch.Tensor, real_B: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -131,7 +135,7 @@ class CycleGAN(GenerativeModule):
         opt_g = torch.optim.Adam(itertools.chain(self.G_A.parameters(), self.G_B.parameters()), lr=c.lr, betas=betas)
         opt_d = torch.optim.Adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), lr=c.lr, betas=betas)
         factor = partial(linear_decay_factor, n_epochs=c.n_epochs, n_epochs_decay=c.n_epochs_decay)
-        max_epochs = self.trainer.max_epochs if self._trainer is not None else None
+        max_epochs = self.attached_trainer.max_epochs if self.attached_trainer is not None else None
         if max_epochs is not None and max_epochs > c.n_epochs + c.n_epochs_decay:
             rank_zero_warn(f"trainer.max_epochs={max_epochs} > model.n_epochs + model.n_epochs_decay = "
                            f"{c.n_epochs + c.n_epochs_decay}: the epochs after the schedule train at learning rate 0")

@@ -6,9 +6,9 @@ Each step is Lightning's toggled optimizer (only that network's parameters requi
 -> step -> zero_grad. ``train/D_x`` and ``train/D_G_z`` (D's mean output on real and generated images as a
 probability, see ``gan_losses.discriminator_probability``) approach 0.5 at the equilibrium.
 
-Counters: Lightning's ``trainer.global_step`` counts optimizer steps (1 + d_steps per batch here, read from
-``trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress``) and its ``max_steps`` stops on that
-count. Everything genlab users set or read counts batches instead:
+Counters: Lightning's ``trainer.global_step`` counts optimizer steps (1 + d_steps per batch here: the progress of
+its manual-optimization loop) and its ``max_steps`` stops on that count. Everything genlab users set or read
+counts batches instead:
 - the top-level ``max_batches`` counts batches: ``genlab.runner.run.build`` hands the Trainer
   ``max_steps = max_batches * optimizer_steps_per_batch``, so training stops after exactly that many batches
   (``trainer.max_steps`` goes to Lightning unchanged and counts optimizer steps);
@@ -43,7 +43,7 @@ from genlab.core.steps import logging_step
 from genlab.metrics.distribution_metrics import ImageSampleMetrics
 from genlab.metrics.image_features import build_feature_extractor, natural_image_features
 from genlab.metrics.sample_metrics import SampleMetrics
-from lightning_modules.base import GenerativeModule
+from lightning_modules.base import Ability, GenerativeModule, Need
 from lightning_modules.diffaugment import diff_augment
 from lightning_modules.gan_losses import discriminator_loss, discriminator_probability, generator_loss, r1_penalty
 from lightning_modules.nets.dcgan import DCGANDiscriminator, DCGANGenerator
@@ -115,6 +115,7 @@ def _chunks(total: int, size: int) -> Iterator[int]:
 
 class GAN(GenerativeModule):
     Config = GANConfig
+    abilities = frozenset({Ability.GENERATE})
     ddp_find_unused_parameters = True  # G's backward leaves D without gradients and vice versa
 
     def __init__(self, cfg: GANConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
@@ -140,11 +141,9 @@ class GAN(GenerativeModule):
         self.register_buffer("fixed_noise", torch.randn(cfg.fixed_noise_size, cfg.latent_dim))
         self._metrics: dict[str, SampleMetrics] = {}
 
-    @property
-    def needs_classifier(self) -> bool:
-        """Whether ``genlab.runner.run.prepare`` hands over the MNIST classifier (``set_classifier``) before
-        fit/test."""
-        return self.digits
+    def needs(self) -> frozenset[Need]:
+        """Digits are scored with the MNIST classifier, which ``genlab.runner.run.prepare`` hands over."""
+        return frozenset({Need.CLASSIFIER}) if self.digits else frozenset()
 
     @property
     def optimizer_steps_per_batch(self) -> int:
@@ -246,11 +245,6 @@ class GAN(GenerativeModule):
 
     # --- sample quality ---------------------------------------------------------------------------------------
 
-    def set_classifier(self, classifier: torch.nn.Module) -> None:
-        """The trained MNIST classifier whose features the sample metrics use."""
-        # kept out of the module's children: it is not one of the GAN's weights and stays out of its checkpoints
-        self.__dict__["_classifier"] = classifier
-
     def _sample_metrics(self, stage: str) -> SampleMetrics | ImageSampleMetrics:
         """Built on first use per stage: around the MNIST classifier ``genlab.runner.run.prepare`` handed over, or
         for other images around ``natural_image_features``' extractor."""
@@ -261,7 +255,7 @@ class GAN(GenerativeModule):
         return metrics
 
     def _digit_metrics(self, stage: str) -> SampleMetrics:
-        classifier = self.__dict__.get("_classifier")
+        classifier = self.prepared.classifier
         if classifier is None:
             raise RuntimeError("the GAN's sample metrics need the MNIST classifier: call "
                                "genlab.runner.run.prepare.prepare(cfg, model) before fit/test")

@@ -12,7 +12,7 @@ from genlab.core.data import DataInfo
 from genlab.core.errors import ConfigError
 from genlab.core.schema import EvalConfig
 from lightning_modules.active_units import ActiveUnits, count_active_units
-from lightning_modules.base import GenerativeModule
+from lightning_modules.base import Ability, GenerativeModule
 from lightning_modules.importance_weighted import iw_log_likelihood, log_importance_weights, log_mean_exp
 from lightning_modules.nets.encoder_decoder import build_encoder_decoder
 from lightning_modules.schemas import VAEConfig
@@ -30,6 +30,7 @@ NUM_FIXED_NOISE = 64  # prior draws behind the sample grid (8 x 8) and the inter
 
 class VAE(GenerativeModule):
     Config = VAEConfig
+    abilities = frozenset({Ability.GENERATE, Ability.ENCODE})
 
     def __init__(self, cfg: VAEConfig, data_info: DataInfo, eval_cfg: EvalConfig | None = None):
         super().__init__(cfg, data_info, eval_cfg)

@@ -18,9 +18,9 @@ Arguments may also be written ``--key=value``, as a W&B sweep agent passes them.
 import os
 import sys
 
-from genlab.core.errors import CheckpointError, ConfigError
+from genlab.core.errors import ConfigError
 from genlab.runner.cli import pop_arg, run_cli
-from genlab.runner.config import compose, compose_from_saved
+from genlab.runner.config import compose
 from genlab.runner.config.help import describe
 from genlab.runner.config.load import to_yaml
 from genlab.runner.sweep import multirun
@@ -67,24 +67,20 @@ def main(args: list[str]) -> None:
     if os.environ.get("WANDB_SWEEP_ID") and experiment and not any(a.startswith("run_dir=") for a in args):
         # started by `wandb agent`: the run folder names the sweep
         args = [*args, f"run_dir={multirun.wandb_sweep_run_dir(experiment, os.environ['WANDB_SWEEP_ID'])}"]
-    if ckpt and not experiment:
-        from genlab.core.saved import read_checkpoint_config
-        from genlab.runner.run.checkpoints import latest_checkpoint
+    saved = None
+    if ckpt and not experiment:  # resume with the checkpoint's own config
+        from genlab.runner.run.plan import config_from_checkpoint
 
-        run_dir, _ = pop_arg(args, "run_dir")  # kept in args: it is also a config key
-        source = latest_checkpoint(run_dir) if ckpt == "auto" and run_dir else ckpt
-        if source in (None, "auto"):
-            raise CheckpointError(f"ckpt=auto found no checkpoint under {run_dir or 'run_dir (not given)'}"
-                                  "/checkpoints; pass experiment=NAME too, to start the run when none exists yet")
-        cfg = compose_from_saved(read_checkpoint_config(source), args)
+        cfg, saved = config_from_checkpoint(args)
     else:
         cfg = compose(args)
     if print_only:
         print(to_yaml(cfg), end="")
         return
+    from genlab.runner.run.plan import plan_run
     from genlab.runner.run.train import train
 
-    result = train(cfg)
+    result = train(plan_run(cfg, saved))
     print(f"run folder: {result.run_dir}")
 
 

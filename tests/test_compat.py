@@ -1,9 +1,13 @@
-"""The Lightning internals of genlab.core.compat still exist and still do what genlab relies on: this fails loudly
+"""The library internals of genlab.core.compat still exist and still do what genlab relies on: this fails loudly
 when an upgrade moves one."""
 
 from __future__ import annotations
 
-from genlab.core.compat import stop_after_this_batch
+from dataclasses import dataclass
+
+from omegaconf import OmegaConf
+
+from genlab.core.compat import is_string_field, stop_after_this_batch
 from tests.helpers import quiet_trainer
 
 
@@ -12,3 +16,16 @@ def test_stop_after_this_batch_is_lightnings_sigterm_flag():
     assert trainer.received_sigterm is False
     stop_after_this_batch(trainer)
     assert trainer.received_sigterm is True  # the flag Lightning's training loop raises SIGTERMException on
+
+
+@dataclass
+class _Fields:
+    name: str | None = None
+    count: int = 1
+
+
+def test_is_string_field_reads_the_declared_type_also_of_a_none_value_and_not_an_untyped_value():
+    cfg = OmegaConf.structured(_Fields)
+    assert is_string_field(cfg, "name") and not is_string_field(cfg, "count")
+    untyped = OmegaConf.create({"text": "a", "number": 2})
+    assert not is_string_field(untyped, "text") and not is_string_field(untyped, "number")

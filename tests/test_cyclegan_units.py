@@ -121,3 +121,19 @@ def test_kid_and_fid_are_near_zero_for_one_distribution_and_grow_with_a_shift():
     # KID subsets are drawn from a fixed seed: the same features always give the same number
     assert scores(torch.randn(40, 8, generator=torch.Generator().manual_seed(5)))["kid"] == \
         scores(torch.randn(40, 8, generator=torch.Generator().manual_seed(5)))["kid"]
+
+
+def test_distribution_metrics_cap_kid_by_the_images_counted_and_can_leave_kid_out():
+    gen = torch.Generator().manual_seed(1)
+    real, fake = torch.randn(30, 4, generator=gen), torch.randn(12, 4, generator=gen)
+    m = DistributionMetrics(num_features=4, kid_subsets=5, kid_subset_size=1000)
+    m.update(real=real, fake=fake[:0])  # a batch of real images only, then one of generated ones only
+    m.update(real=real[:0], fake=fake)
+    assert set(m.compute()) == {"fid", "kid", "kid_std"} and m.kid.subset_size == 12
+    fid_only = DistributionMetrics(num_features=4, kid=False)
+    fid_only.update(real=real, fake=fake)
+    assert set(fid_only.compute()) == {"fid"}
+    fid_only.reset()
+    fid_only.update(real=real, fake=fake[:1])
+    with pytest.raises(ValueError, match="at least 2"):
+        fid_only.compute()

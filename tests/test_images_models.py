@@ -16,6 +16,7 @@ from genlab.metrics.image_features import PixelFeatures, fid_helper_file, natura
 from genlab.runner.config import compose
 from genlab.runner.run.build import build_datamodule, build_model
 from lightning_modules.autoencoder import Autoencoder, AutoencoderConfig
+from lightning_modules.base import Need
 from lightning_modules.gan import GAN, GANConfig
 from lightning_modules.nets.conv import ConvEncoder
 from lightning_modules.nets.dcgan import DCGANDiscriminator, DCGANGenerator
@@ -45,7 +46,7 @@ def test_conv_autoencoder_vae_and_dcgan_take_every_size_and_channel_count(size, 
     gan = GAN(GANConfig(ngf=8, ndf=8), info)
     fake = gan.sample(2)
     assert fake.shape == x.shape and gan.discriminator(fake).shape == (2,)
-    assert not gan.needs_classifier  # no digits: no MNIST classifier
+    assert Need.CLASSIFIER not in gan.needs()  # no digits: no MNIST classifier
 
 
 def test_dcgan_at_64_px_is_the_papers_layout():
@@ -55,6 +56,16 @@ def test_dcgan_at_64_px_is_the_papers_layout():
     g, d = DCGANGenerator(100, (3, 64, 64), 64), DCGANDiscriminator((3, 64, 64), 64)
     assert _params(g) == 3_574_784 + 1_920 and _params(d) == 2_763_776 + 1_792
     assert [m.out_channels for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)] == [512, 256, 128, 64, 3]
+
+
+def test_dcgan_nets_start_from_the_papers_normal_init():
+    torch.manual_seed(0)
+    for net in (DCGANGenerator(100, (3, 64, 64), 64), DCGANDiscriminator((3, 64, 64), 64)):
+        convs = torch.cat([m.weight.flatten() for m in net.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)])
+        norms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        assert convs.std().item() == pytest.approx(0.02, rel=0.05)
+        assert torch.cat([m.weight for m in norms]).mean().item() == pytest.approx(1.0, abs=0.01)
+        assert not any(m.bias.any() for m in norms)
 
 
 def test_mnist_nets_are_unchanged_by_the_sizing():
@@ -135,7 +146,7 @@ def test_image_sample_metrics_of_identical_sets_are_zero_and_of_shifted_sets_pos
 
 def test_gan_on_mnist_still_asks_for_the_classifier():
     gan = GAN(GANConfig(ngf=8, ndf=8), DataInfo((1, 32, 32), (-1.0, 1.0), num_classes=10), EvalConfig())
-    assert gan.needs_classifier
+    assert Need.CLASSIFIER in gan.needs()
 
 
 def test_a_plain_folder_needs_only_data_images_root_and_size(data_dir):

@@ -10,7 +10,7 @@ import torch
 from pytorch_lightning.loggers import CSVLogger
 from torch.utils.data import DataLoader, TensorDataset
 
-from genlab.core.steps import logging_step, logs_this_step
+from genlab.core.steps import batches_trained, logging_step, logs_this_step
 from tests.helpers import quiet_trainer
 
 
@@ -67,3 +67,31 @@ def test_the_step_values_kept_are_the_ones_lightning_writes_and_each_epochs_last
         written = [int(row["step"]) for row in csv.DictReader(f) if row["loss"]]
     assert set(written) <= set(model.kept)  # every value Lightning writes is still logged
     assert model.kept == [1, 3, 4, 5, 7, 9]  # every 2nd batch, plus the last of each epoch (4 and 9)
+
+
+class Accumulating(pl.LightningModule):
+    """One weight, gradients accumulated over two batches; records ``batches_trained`` after each batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(2))
+        self.trained: list[int] = []
+
+    def training_step(self, batch, batch_idx):
+        (x,) = batch
+        return (x @ self.w).pow(2).mean()
+
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        self.trained.append(batches_trained(self.trainer))
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def test_batches_trained_counts_every_batch_across_epochs_and_the_one_just_trained():
+    model = Accumulating()
+    trainer = quiet_trainer(max_epochs=2, accumulate_grad_batches=2)
+    trainer.fit(model, DataLoader(TensorDataset(torch.randn(12, 2)), batch_size=4))
+    # 3 batches per epoch; the optimizer steps on every 2nd (and each epoch's last), which logging_step counts
+    assert model.trained == [1, 2, 3, 4, 5, 6] and batches_trained(trainer) == 6
+    assert logging_step(trainer) == 4

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import wandb
 
+from genlab.runner.run.sync import finish_written
 from genlab.runner.run.tracking import has_wandb_credentials, resolve_mode, sweep_parameters, without_keys
 from tests.helpers import FAST, REPO, fresh_machine, with_args
 from tests.wandb_offline import read_offline_run
@@ -155,3 +156,13 @@ def test_under_a_sweep_agent_each_parameter_is_in_the_config_once(tmp_path, monk
     params.write_text("wandb_version: 1\nmodel.latent_dim:\n  value: 16\nseed:\n  value: 2\n")
     monkeypatch.setenv("WANDB_SWEEP_PARAM_PATH", str(params))
     assert sweep_parameters() == {"model.latent_dim", "seed"}
+
+
+def test_finish_written_ends_the_run_with_everything_it_logged_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    run = wandb.init(mode="offline", dir=str(tmp_path), project="genlab")
+    for step in range(3):
+        run.log({"loss": float(step)}, step=step)
+    finish_written(run)
+    assert wandb.run is None
+    assert read_offline_run(tmp_path).values("loss") == [0.0, 1.0, 2.0]

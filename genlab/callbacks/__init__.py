@@ -24,6 +24,7 @@ from pytorch_lightning.callbacks import (
 
 from genlab.callbacks.code_interpolation import CodeInterpolation
 from genlab.callbacks.fixed_noise_grid import FixedNoiseGrid
+from genlab.callbacks.images import PictureCallback
 from genlab.callbacks.latent_interpolation import LatentInterpolation
 from genlab.callbacks.latent_manifold import LatentManifold
 from genlab.callbacks.latent_scatter import LatentScatter
@@ -75,7 +76,7 @@ def make_callback(name: str, kind: dict[str, type], options: dict[str, Any], sha
     if name not in kind:
         raise ConfigError(f"unknown callback name {name!r}; available: {', '.join(sorted(kind))}")
     cls, where = kind[name], f"callbacks.options.{name}"
-    if hasattr(cls, "Config"):
+    if issubclass(cls, PictureCallback):
         return cls(as_config(cls.Config, {**shared, **options}, where))
     try:
         return cls(**options)

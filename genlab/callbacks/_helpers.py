@@ -7,19 +7,15 @@ import contextlib
 import pytorch_lightning as pl
 import torch
 
+from genlab.core.batches import first_rows
+
 
 def first_test_images(trainer: pl.Trainer, num: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``num`` (image, label) pairs of the test split (fixed order, fixed binarization)."""
     datamodule = trainer.datamodule
     datamodule.setup("test")
-    images, labels, seen = [], [], 0
-    for x, y in datamodule.test_dataloader():
-        images.append(x)
-        labels.append(y)
-        seen += len(y)
-        if seen >= num:
-            break
-    return torch.cat(images)[:num], torch.cat(labels)[:num]
+    images, labels = first_rows(datamodule.test_dataloader(), num)
+    return images, labels
 
 
 @contextlib.contextmanager

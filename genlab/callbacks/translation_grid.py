@@ -14,7 +14,9 @@ from genlab.callbacks.images import (
     image_grid,
     log_picture,
 )
+from genlab.core.batches import first_rows
 
+SIDES = ("A", "B")
 PANELS = {"AtoB": ("real_A", "fake_B", "rec_A", "idt_B"), "BtoA": ("real_B", "fake_A", "rec_B", "idt_A")}
 
 
@@ -31,13 +33,9 @@ class TranslationGrid(PictureCallback):
     def _fixed_images(self, trainer: pl.Trainer) -> dict[str, torch.Tensor]:
         """The first ``num_images`` test images of each domain (fewer if the split is smaller)."""
         if self.images is None:
-            found: dict[str, list[torch.Tensor]] = {"A": [], "B": []}
-            for batch in trainer.datamodule.test_dataloader():
-                for side in found:
-                    found[side] += list(batch[side][batch[f"{side}_valid"]])
-                if all(len(v) >= self.num_images for v in found.values()):
-                    break
-            self.images = {side: torch.stack(v[: self.num_images]) for side, v in found.items()}
+            valid = ([batch[side][batch[f"{side}_valid"]] for side in SIDES]
+                     for batch in trainer.datamodule.test_dataloader())
+            self.images = dict(zip(SIDES, first_rows(valid, self.num_images), strict=True))
         return self.images
 
     def draw(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

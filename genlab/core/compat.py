@@ -1,9 +1,16 @@
-"""Lightning internals that genlab cannot avoid, one function each, with the version they were checked against
-(pytorch_lightning 2.6.6); tests/test_compat.py fails loudly when one moves."""
+"""Library internals that genlab cannot avoid, one function each, with the version they were checked against;
+tests/test_compat.py fails loudly when one moves. Nothing here imports torch or Lightning at import time: the
+config code that answers ``--help`` uses this module too."""
 
 from __future__ import annotations
 
-import pytorch_lightning as pl
+from typing import TYPE_CHECKING
+
+from omegaconf import DictConfig
+from omegaconf.nodes import StringNode
+
+if TYPE_CHECKING:
+    import pytorch_lightning as pl
 
 
 def stop_after_this_batch(trainer: pl.Trainer) -> None:
@@ -12,3 +19,10 @@ def stop_after_this_batch(trainer: pl.Trainer) -> None:
     the data position agree. No public API does this: ``Trainer.received_sigterm`` is read-only, and
     ``should_stop`` ends the run as finished, not interrupted. Checked against pytorch_lightning 2.6.6."""
     trainer._signal_connector.received_sigterm = True
+
+
+def is_string_field(parent: DictConfig, key: str) -> bool:
+    """Whether ``parent[key]`` is a field declared ``str`` in its schema, whatever it holds now (None included);
+    untyped values are not. OmegaConf's public API gives values and the parent's type only;
+    its node is the one place that keeps the declared type. Checked against omegaconf 2.4.0."""
+    return isinstance(parent._get_node(key), StringNode)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -20,8 +21,20 @@ from genlab.core.schema import as_config
 KEY = "genlab"
 
 
-def read_entry(path: str | Path) -> dict:
-    """genlab's entry of a checkpoint; CheckpointError for a missing, corrupt or foreign file."""
+@dataclass(frozen=True)
+class SavedCheckpoint:
+    """A genlab checkpoint read once: its run config, its model's DataInfo (None in checkpoints older than that
+    entry) and its weights, for every check a resume makes before Lightning loads the file itself."""
+
+    path: Path
+    config: dict
+    data_info: dict | None
+    state_dict: dict
+
+
+def read_saved(path: str | Path) -> SavedCheckpoint:
+    """The checkpoint at ``path``; CheckpointError for a missing, corrupt or foreign file, or one without a run
+    config."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; pass ckpt=PATH to a .ckpt file "
@@ -41,12 +54,12 @@ def read_entry(path: str | Path) -> dict:
                                              for g in ("model", "data"))):
         raise CheckpointError(f"checkpoint {path} has a '{KEY}' entry without a run config (model and data "
                               "groups with their names); it is damaged or was not written by genlab's training")
-    return entry
+    return SavedCheckpoint(path, config, entry.get("data_info"), checkpoint.get("state_dict") or {})
 
 
 def read_checkpoint_config(path: str | Path) -> dict:
     """The run config saved in a genlab checkpoint."""
-    return read_entry(path)["config"]
+    return read_saved(path).config
 
 
 def check_same_model(saved: dict, model_name: str, path: str | Path) -> None:
@@ -57,17 +70,20 @@ def check_same_model(saved: dict, model_name: str, path: str | Path) -> None:
                               "pick the matching experiment")
 
 
-def constructor_args(path: str | Path, model_config: type, model_name: str | None, eval_config: type) -> dict:
+def constructor_args(path: str | Path, model_config: type, model_name: str | None, eval_config: type,
+                     model_class: str = "") -> dict:
     """``cfg``, ``data_info`` and ``eval_cfg`` of the ``model_name`` model (None: any) saved in ``path``: its typed
-    model and eval configs from the run config, its DataInfo as saved beside it."""
-    entry = read_entry(path)
-    saved = entry["config"]
-    if model_name is not None:
-        check_same_model(saved, model_name, path)
-    if "data_info" not in entry:
+    model and eval configs from the run config, its DataInfo as saved beside it. ``model_class`` names the model
+    in the error for a checkpoint of another one."""
+    checkpoint = read_saved(path)
+    saved = checkpoint.config
+    saved_model = saved["model"]["name"]
+    if model_name is not None and saved_model != model_name:
+        raise CheckpointError(f"checkpoint {path} holds a {saved_model!r} model, not a {model_class or model_name}")
+    if checkpoint.data_info is None:
         raise CheckpointError(f"checkpoint {path} predates the DataInfo entry that load_from_checkpoint reads; "
                               "load it with genlab.load(path)")
-    info = entry["data_info"]
+    info = checkpoint.data_info
     return {"cfg": as_config(model_config, saved.get("model") or {}, "model"),
             "data_info": DataInfo(tuple(info["image_shape"]), tuple(info["value_range"]), info["num_classes"]),
             "eval_cfg": as_config(eval_config, saved.get("eval") or {}, "eval")}

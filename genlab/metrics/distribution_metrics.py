@@ -6,6 +6,7 @@ import warnings
 
 import torch
 from torch import nn
+from torchmetrics.aggregation import SumMetric
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 from torchmetrics.image.mifid import MemorizationInformedFrechetInceptionDistance
@@ -14,47 +15,55 @@ from genlab.metrics.image_features import PrecomputedFeatures
 
 
 class DistributionMetrics(nn.Module):
-    """Accumulates (real, fake) features of one translation direction. ``compute`` gives ``kid``, ``kid_std``,
-    ``fid`` and, with ``mifid=True``, ``mifid`` (the Kaggle Monet competition's score).
+    """The one holder of FID and KID: accumulates (real, fake) features of two image sets. ``compute`` gives
+    ``fid``, with ``kid=True`` (default) ``kid`` and ``kid_std``, and with ``mifid=True`` ``mifid`` (the Kaggle Monet
+    competition's score).
 
     KID averages ``kid_subsets`` random subsets of ``kid_subset_size`` images, capped at the number of images on
-    the smaller side (a test split of 20 paintings allows 20); the subsets are drawn from ``seed`` so the same
-    features always give the same number. FID from a few dozen images is strongly biased upwards: compare it only
-    between runs with the same test split.
+    the smaller side, counted over every DDP process (a test split of 20 paintings allows 20); the subsets are
+    drawn from ``seed`` so the same features always give the same number. FID from a few dozen images is strongly
+    biased upwards: compare it only between runs with the same test split.
     """
 
     def __init__(self, num_features: int, kid_subsets: int = 100, kid_subset_size: int = 1000, mifid: bool = False,
-                 seed: int = 0):
+                 seed: int = 0, kid: bool = True):
         super().__init__()
         self.kid_subset_size, self.seed = kid_subset_size, seed
         identity = PrecomputedFeatures(num_features)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings():  # KID's warning that it keeps every feature: known, and small here
             warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
-            self.kid = KernelInceptionDistance(feature=identity, subsets=kid_subsets, subset_size=kid_subset_size)
+            self.kid = KernelInceptionDistance(feature=identity, subsets=kid_subsets,
+                                               subset_size=kid_subset_size) if kid else None
         self.fid = FrechetInceptionDistance(feature=identity)
         self.mifid = MemorizationInformedFrechetInceptionDistance(feature=identity) if mifid else None
+        self.num_real, self.num_fake = SumMetric(), SumMetric()
+
+    def _distances(self) -> list:
+        return [m for m in (self.kid, self.fid, self.mifid) if m is not None]
 
     def reset(self) -> None:
-        for metric in filter(None, (self.kid, self.fid, self.mifid)):
+        for metric in (*self._distances(), self.num_real, self.num_fake):
             metric.reset()
 
     def update(self, real: torch.Tensor, fake: torch.Tensor) -> None:
-        for metric in filter(None, (self.kid, self.fid, self.mifid)):
+        for metric in self._distances():
             if len(real):
                 metric.update(real, real=True)
             if len(fake):
                 metric.update(fake, real=False)
+        self.num_real.update(len(real))
+        self.num_fake.update(len(fake))
 
     def compute(self) -> dict[str, torch.Tensor]:
-        n = min(len(torch.cat(self.kid.real_features)) if self.kid.real_features else 0,
-                len(torch.cat(self.kid.fake_features)) if self.kid.fake_features else 0)
+        n = int(min(self.num_real.compute(), self.num_fake.compute()))
         if n < 2:
-            raise ValueError(f"distribution metrics need at least 2 real and 2 translated images, got {n}")
-        self.kid.subset_size = min(self.kid_subset_size, n)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            kid, kid_std = self.kid.compute()
-        out = {"kid": kid, "kid_std": kid_std, "fid": self.fid.compute()}
+            raise ValueError(f"distribution metrics need at least 2 real and 2 generated images, got {n}")
+        out = {"fid": self.fid.compute()}
+        if self.kid is not None:
+            self.kid.subset_size = min(self.kid_subset_size, n)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                out["kid"], out["kid_std"] = self.kid.compute()
         if self.mifid is not None:
             out["mifid"] = self.mifid.compute()
         return out

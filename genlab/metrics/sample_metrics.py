@@ -8,17 +8,13 @@ sum or gather over DDP processes in ``compute``.
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics.aggregation import SumMetric
-from torchmetrics.image.fid import FrechetInceptionDistance
-from torchmetrics.image.kid import KernelInceptionDistance
 
 from genlab.metrics.class_statistics import ClassStatistics
-from genlab.metrics.image_features import PrecomputedFeatures, build_feature_extractor
+from genlab.metrics.distribution_metrics import DistributionMetrics
+from genlab.metrics.image_features import build_feature_extractor
 from genlab.metrics.mnist_classifier import MNISTClassifier
 
 
@@ -62,8 +58,8 @@ class SampleMetrics:
     floor) other real images with ``update_floor``. ``compute`` -> fid, classifier_is, class_coverage,
     class_kl, and with ``kid``: kid, kid_std; with ``floor``: fid_floor.
 
-    Each batch goes through the feature extractor (and, for generated images, the classifier) once; FID, KID and
-    the class statistics take those features (``PrecomputedFeatures``), as ``DistributionMetrics`` does.
+    Each batch goes through the feature extractor (and, for generated images, the classifier) once; FID and KID
+    (``DistributionMetrics``) and the class statistics take those features.
     A plain object rather than an ``nn.Module``, so a LightningModule holding it does not save the feature
     network in its checkpoints.
     """
@@ -76,19 +72,12 @@ class SampleMetrics:
         self.extractor = None if features == "classifier" else \
             build_feature_extractor(features, inception_weights, value_range)
         num_features = (self.extractor or self.classifier).num_features
-        self.kid_subset_size = kid_subset_size
-        with warnings.catch_warnings():  # KID's warning that it keeps every feature: known, and small here
-            warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
-            self.fid = FrechetInceptionDistance(feature=PrecomputedFeatures(num_features))
-            self.fid_floor = FrechetInceptionDistance(feature=PrecomputedFeatures(num_features)) if floor else None
-            self.kid = KernelInceptionDistance(feature=PrecomputedFeatures(num_features), subsets=kid_subsets) \
-                if kid else None
+        self.samples = DistributionMetrics(num_features, kid_subsets, kid_subset_size, kid=kid)
+        self.floor = DistributionMetrics(num_features, kid=False) if floor else None
         self.class_stats = ClassStatistics()
-        self.num_real, self.num_fake = SumMetric(), SumMetric()
 
     def _metrics(self) -> list:
-        return [m for m in (self.fid, self.fid_floor, self.kid, self.class_stats, self.num_real, self.num_fake)
-                if m is not None]
+        return [m for m in (self.samples, self.floor, self.class_stats) if m is not None]
 
     def to(self, device: torch.device) -> SampleMetrics:
         for module in filter(None, (self.classifier, self.extractor, *self._metrics())):
@@ -105,31 +94,24 @@ class SampleMetrics:
     @torch.no_grad()
     def update_real(self, x: torch.Tensor) -> None:
         features = self._features(x)
-        for m in (self.fid, self.fid_floor, self.kid):
-            if m is not None:
-                m.update(features, real=True)
-        self.num_real.update(len(x))
+        for metrics in filter(None, (self.samples, self.floor)):
+            metrics.update(real=features, fake=features[:0])
 
     @torch.no_grad()
     def update_fake(self, x: torch.Tensor) -> None:
         classifier_features, logits = self.classifier(x)
         features = classifier_features if self.extractor is None else self.extractor(x)
         self.class_stats.update(F.softmax(logits, dim=1))
-        self.fid.update(features, real=False)
-        if self.kid is not None:
-            self.kid.update(features, real=False)
-        self.num_fake.update(len(x))
+        self.samples.update(real=features[:0], fake=features)
 
     @torch.no_grad()
     def update_floor(self, x: torch.Tensor) -> None:
-        self.fid_floor.update(self._features(x), real=False)
+        features = self._features(x)
+        self.floor.update(real=features[:0], fake=features)
+
     def compute(self) -> dict[str, float]:
-        out = {"fid": float(self.fid.compute()), **self.class_stats.compute()}
-        if self.kid is not None:
-            # KID draws subsets of subset_size from each set; small evaluations get smaller subsets
-            self.kid.subset_size = int(min(self.kid_subset_size, self.num_real.compute(), self.num_fake.compute()))
-            kid, kid_std = self.kid.compute()
-            out.update(kid=float(kid), kid_std=float(kid_std))
-        if self.fid_floor is not None:
-            out["fid_floor"] = float(self.fid_floor.compute())
+        out = {k: float(v) for k, v in self.samples.compute().items()}
+        out.update(self.class_stats.compute())
+        if self.floor is not None:
+            out["fid_floor"] = float(self.floor.compute()["fid"])
         return out

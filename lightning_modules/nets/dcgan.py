@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lightning_modules.nets.init import init_normal_
+
 # (kernel, stride, padding) of G's transposed convs per image size; D uses them in reverse order
 _STAGES = {28: [(3, 1, 0), (3, 2, 0), (4, 2, 1), (4, 2, 1)],
            **{2 ** k: [(4, 1, 0)] + [(4, 2, 1)] * (k - 2) for k in range(5, 9)}}  # 32 .. 256: 4 x 4, then doublings
@@ -31,18 +33,6 @@ def _widths(base: int, stages: int) -> list[int]:
     return [base * 2 ** i for i in reversed(range(stages - 1))]
 
 
-def dcgan_init_(module: nn.Module) -> None:
-    """Conv weights N(0, 0.02), BatchNorm weights N(1, 0.02), biases 0 (the DCGAN paper's init)."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
-
-
 class DCGANGenerator(nn.Module):
     """z (N, latent_dim) -> image logits (N, C, H, W)."""
 
@@ -56,7 +46,7 @@ class DCGANGenerator(nn.Module):
         k, s, p = stages[-1]
         layers.append(nn.ConvTranspose2d(ngf, image_shape[0], k, s, p, bias=False))
         self.net = nn.Sequential(*layers)
-        dcgan_init_(self)
+        init_normal_(self)  # the DCGAN paper's N(0, 0.02)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z[:, :, None, None])
@@ -80,7 +70,7 @@ class DCGANDiscriminator(nn.Module):
         k, s, p = stages[-1]
         layers += [nn.Conv2d(widths[-1], 1, k, s, p, bias=False), nn.Flatten(0)]
         self.net = nn.Sequential(*layers)
-        dcgan_init_(self)
+        init_normal_(self)  # the DCGAN paper's N(0, 0.02)
         if spectral_norm:  # after the init: the parametrization keeps the initialized weight as its original
             for m in self.net:
                 if isinstance(m, nn.Conv2d):

@@ -1,4 +1,4 @@
-"""Weight initialisation of the pix2pix/CycleGAN networks (``init_type=normal``)."""
+"""Weight initialisation of the DCGAN networks (the paper's) and the pix2pix/CycleGAN ones (``init_type=normal``)."""
 
 from __future__ import annotations
 

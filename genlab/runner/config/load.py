@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from omegaconf.nodes import StringNode
 
+from genlab.core.compat import is_string_field
 from genlab.core.errors import ConfigError, GenlabError
 from genlab.runner.cli import refuse_repeated
 from genlab.runner.config import registry
@@ -96,7 +96,7 @@ def _is_string_field(node: DictConfig, key: str) -> bool:
     parent, leaf = node, key.split(".")[-1]
     for part in key.split(".")[:-1]:
         parent = parent.get(part) if isinstance(parent, DictConfig) and part in parent else None
-    return isinstance(parent, DictConfig) and leaf in parent and isinstance(parent._get_node(leaf), StringNode)
+    return isinstance(parent, DictConfig) and leaf in parent and is_string_field(parent, leaf)
 
 
 def _parse_dotlist(node: DictConfig, items: list[str]) -> DictConfig:

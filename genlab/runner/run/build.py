@@ -22,13 +22,14 @@ from genlab.runner.run.checkpoints import (
     SaveRunConfig,
 )
 from genlab.runner.run.divergence import DivergenceGuard
+from lightning_modules.base import GenerativeModule
 
 
 def build_datamodule(cfg: DictConfig) -> pl.LightningDataModule:
     return registry.lookup("data", cfg.data.name)(typed(cfg.data, "data"))
 
 
-def build_model(cfg: DictConfig, datamodule: pl.LightningDataModule) -> pl.LightningModule:
+def build_model(cfg: DictConfig, datamodule: pl.LightningDataModule) -> GenerativeModule:
     model_cls = registry.lookup("model", cfg.model.name)
     args = (typed(cfg.model, "model"), datamodule.info, typed(cfg.eval, "eval"))
     refuse_oversized(model_cls, args)
@@ -39,6 +40,15 @@ def build_model(cfg: DictConfig, datamodule: pl.LightningDataModule) -> pl.Light
             raise
         raise ConfigError(f"model: its sizes (model.*) need more memory than this machine can give "
                           f"({str(e).splitlines()[0][:160]}); choose smaller ones") from None
+
+
+def load_model(cfg: DictConfig, datamodule: pl.LightningDataModule, ckpt: str | Path,
+               map_location: str | None = "cpu") -> GenerativeModule:
+    """The model of ``ckpt`` with the configs of ``cfg`` (a run config as composed from the checkpoint's), through
+    the one way out of a checkpoint: ``Model.load_from_checkpoint``."""
+    return registry.lookup("model", cfg.model.name).load_from_checkpoint(
+        ckpt, map_location=map_location, cfg=typed(cfg.model, "model"), data_info=datamodule.info,
+        eval_cfg=typed(cfg.eval, "eval"))
 
 
 # bytes per trained parameter: the weight, its gradient and Adam's two moments

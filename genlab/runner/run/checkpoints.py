@@ -19,9 +19,9 @@ from pytorch_lightning.utilities import rank_zero_warn
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from genlab.core.compat import stop_after_this_batch
-from genlab.core.errors import CheckpointError, DivergenceError
-from genlab.core.saved import KEY
-from genlab.core.steps import logging_step
+from genlab.core.errors import CheckpointError, DivergenceError, RunInterrupted
+from genlab.core.saved import KEY, SavedCheckpoint
+from genlab.core.steps import batches_trained, logging_step
 
 
 class SaveRunConfig(pl.Callback):
@@ -47,14 +47,13 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return max(found, key=lambda p: (p.stat().st_mtime_ns, p.name == "last.ckpt")) if found else None
 
 
-def check_fits(path: str | Path, model: torch.nn.Module) -> None:
+def check_fits(saved: SavedCheckpoint, model: torch.nn.Module) -> None:
     """Refuse a checkpoint whose weights do not fit ``model``, before anything of the run is written."""
-    state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
     try:
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(saved.state_dict, strict=True)
     except RuntimeError as e:
-        raise CheckpointError(f"checkpoint {path} does not fit this model ({str(e).splitlines()[0]}); resume with "
-                              "the checkpoint alone (ckpt=PATH) so its saved config is used") from None
+        raise CheckpointError(f"checkpoint {saved.path} does not fit this model ({str(e).splitlines()[0]}); resume "
+                              "with the checkpoint alone (ckpt=PATH) so its saved config is used") from None
 
 
 def non_finite_tensors(state_dict: dict) -> list[str]:
@@ -127,16 +126,16 @@ class RandomState(pl.Callback):
     checkpoint, ``Trainer.save_checkpoint`` being called on all of them) as a list indexed by rank."""
 
     def __init__(self):
-        self._trainer: pl.Trainer | None = None
+        self._fit_trainer: pl.Trainer | None = None
         self._pending: list[dict] | None = None
 
     def setup(self, trainer, pl_module, stage: str) -> None:
-        self._trainer = trainer
+        self._fit_trainer = trainer
 
     def state_dict(self) -> dict:
         states = _rng_states()
-        if self._trainer is not None and self._trainer.world_size > 1:
-            gathered: list = [None] * self._trainer.world_size
+        if self._fit_trainer is not None and self._fit_trainer.world_size > 1:
+            gathered: list = [None] * self._fit_trainer.world_size
             torch.distributed.all_gather_object(gathered, states)
             return {"rng": gathered}
         return {"rng": [states]}
@@ -235,8 +234,7 @@ class LatestCheckpoint(Checkpoint):
             return
         if batch_idx + 1 >= trainer.num_training_batches:
             return  # the epoch-end save follows, after this epoch's validation
-        batches = trainer.fit_loop.epoch_loop.batch_progress.total.ready
-        due = self.every_n_steps > 0 and batches % self.every_n_steps == 0
+        due = self.every_n_steps > 0 and batches_trained(trainer) % self.every_n_steps == 0
         if self.every_minutes > 0:
             # ranks' clocks differ: rank 0 decides, as ModelCheckpoint(train_time_interval) does
             late = time.monotonic() - self._last_save >= self.every_minutes * 60
@@ -255,3 +253,13 @@ class LatestCheckpoint(Checkpoint):
     def save(self, trainer) -> None:
         trainer.save_checkpoint(self.path)
         self._last_save = time.monotonic()
+
+    def interruption(self, trainer: pl.Trainer, run_dir: Path) -> BaseException:
+        """What ends a run this callback stopped and saved: on rank 0 the one line that says where it stopped and
+        how to resume; on the other ranks (they share rank 0's stderr) a quiet exit with the same status."""
+        signum = self.signum or signal.SIGTERM
+        if trainer.global_rank != 0:
+            return SystemExit(128 + signum)
+        return RunInterrupted(f"stopped by {signal.Signals(signum).name} at epoch {trainer.current_epoch}, batch "
+                              f"{batches_trained(trainer)}; saved {self.path}; resume with: scripts/train.py "
+                              f"ckpt=auto run_dir={run_dir}", signum)

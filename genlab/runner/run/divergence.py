@@ -8,6 +8,8 @@ import pytorch_lightning as pl
 import torch
 
 from genlab.core.errors import DivergenceError
+from genlab.core.steps import batches_trained
+from lightning_modules.base import GenerativeModule
 
 
 def first_non_finite(metrics: dict[str, object], prefix: str = "train/") -> tuple[str, float] | None:
@@ -26,15 +28,15 @@ class DivergenceGuard(pl.Callback):
     Lightning's ``detect_anomaly`` slows every backward pass and ends in a traceback; ``SpikeDetection`` (in the
     ``lightning`` package, not ``pytorch_lightning``) watches one loss for spikes, not every term of a GAN. The
     terms each model logs under ``train/`` are all there to read, so one cheap check covers them all (genlab's
-    models log step values only on logging steps, and hand over their running epoch sums, which stop being finite
-    with the first bad batch); the weight check catches a step that turned finite losses into NaN weights.
+    models log step values only on logging steps, and keep their running epoch sums in ``train_terms``, which
+    stop being finite with the first bad batch); the weight check catches a step that turned finite losses into
+    NaN weights.
     """
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         metrics = {k: v for k, v in trainer.callback_metrics.items() if k.startswith("train/")}
-        sums = getattr(pl_module, "epoch_term_sums", None)
-        if sums is not None:
-            metrics.update({k: torch.as_tensor(v) for k, v in sums().items()})
+        if isinstance(pl_module, GenerativeModule):
+            metrics.update({k: torch.as_tensor(v) for k, v in pl_module.train_terms.sums.items()})
         # One device sync per batch. A tensor's sum is NaN or infinite when any element is, and reading it once
         # costs a fraction of ``isfinite(p).all()`` (which writes a mask as large as the tensor: 7 ms per batch
         # for the 1.1 M weights of the MLP autoencoder on one CPU thread, against 0.25 ms for the sums). A sum
@@ -43,8 +45,7 @@ class DivergenceGuard(pl.Callback):
         checks += [p.detach().sum() for p in pl_module.parameters()]
         if not checks or bool(torch.isfinite(torch.stack(checks)).all()):
             return
-        step = trainer.fit_loop.epoch_loop.batch_progress.total.ready
-        where = f"training diverged at batch {step} (epoch {trainer.current_epoch})"
+        where = f"training diverged at batch {batches_trained(trainer)} (epoch {trainer.current_epoch})"
         advice = "lower model.lr or check the data; the last finite checkpoint is kept"
         bad = first_non_finite(metrics)
         if bad is not None:

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 
-from genlab.core.errors import CheckpointError, ConfigError
+from genlab.core.errors import ConfigError
 from genlab.core.saved import read_checkpoint_config
 from genlab.runner.config import compose_from_saved
-from genlab.runner.run.build import build_datamodule, build_model
+from genlab.runner.run.build import build_datamodule, load_model
 from genlab.runner.run.checkpoints import run_dir_of
 from genlab.runner.run.console import progress_callbacks, quiet
 from genlab.runner.run.plan import check_before_run
 from genlab.runner.run.prepare import prepare
-from genlab.runner.run.tracking import finish_run, make_loggers
+from genlab.runner.run.tracking import tracked
 
 # Trainer keys that still mean something when only testing
 _EVAL_TRAINER_KEYS = ("accelerator", "devices", "num_nodes", "strategy", "precision", "limit_test_batches",
@@ -56,25 +56,17 @@ def evaluate(ckpt: str | Path, overrides: list[str] | None = None) -> dict[str, 
     quiet()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg)
-    model = build_model(cfg, datamodule)
+    model = load_model(cfg, datamodule, ckpt)
     prepare(cfg, model)
     run_dir = run_dir_of(ckpt)
     kwargs = {k: cfg.trainer[k] for k in _EVAL_TRAINER_KEYS}
     if kwargs["limit_test_batches"] == 0:  # a run that skipped its end-of-training test is still evaluated
         kwargs["limit_test_batches"] = None
     wandb_id = (run_dir / "wandb_id.txt").read_text().strip() if (run_dir / "wandb_id.txt").is_file() else None
-    loggers = make_loggers(cfg, run_dir, wandb_id, {}, job_type="evaluate", mode=training_wandb_mode(run_dir))
-    trainer = pl.Trainer(default_root_dir=str(run_dir), logger=loggers,
-                         callbacks=progress_callbacks(kwargs["enable_progress_bar"]), **kwargs)
-    try:
-        results = trainer.test(model, datamodule=datamodule, ckpt_path=str(ckpt), verbose=False)
-    except RuntimeError as e:
-        if "state_dict" in str(e):
-            raise CheckpointError(f"checkpoint {ckpt} does not fit the model its config describes "
-                                  f"({str(e).splitlines()[0]})") from None
-        raise
-    finally:
-        finish_run(run_dir)
+    with tracked(cfg, run_dir, wandb_id, {}, job_type="evaluate", mode=training_wandb_mode(run_dir)) as loggers:
+        trainer = pl.Trainer(default_root_dir=str(run_dir), logger=loggers,
+                             callbacks=progress_callbacks(kwargs["enable_progress_bar"]), **kwargs)
+        results = trainer.test(model, datamodule=datamodule, verbose=False)
     metrics = {k: float(v) for k, v in sorted(results[0].items())}
     if trainer.is_global_zero:
         path = run_dir / "metrics.json"

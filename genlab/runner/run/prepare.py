@@ -9,13 +9,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig
 
 from genlab.metrics.mnist_classifier import load_classifier
 from genlab.runner.config import typed
 from genlab.runner.run.classifier import ensure_classifier
+from lightning_modules.base import GenerativeModule, Need
 
 
 def _say(line: str) -> None:
@@ -30,12 +30,12 @@ def classifier_path(cfg: DictConfig) -> Path:
     return ensure_classifier(typed(cfg.eval, "eval").classifier, data_root=cfg.data.get("root"), log=_say)
 
 
-def prepare(cfg: DictConfig, model: pl.LightningModule) -> None:
-    """Hand ``model`` what it declares it needs (``needs_classifier``), made or loaded here.
+def prepare(cfg: DictConfig, model: GenerativeModule) -> None:
+    """Hand ``model`` what it declares it needs (``model.needs()``), made or loaded here, in ``model.prepared``.
 
     Under ``fork_rng``: building (a new network's initial weights) or training the classifier (seeded by its own
     config) must not move the run's random streams, or a run would train differently with the classifier cached
     or not."""
-    if getattr(model, "needs_classifier", False):
+    if Need.CLASSIFIER in model.needs():
         with torch.random.fork_rng(devices=[]):
-            model.set_classifier(load_classifier(classifier_path(cfg))[0])
+            model.prepared.classifier = load_classifier(classifier_path(cfg))[0]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from genlab.core.errors import RunDirError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 RUN_DIR_ENV = "GENLAB_RUN_DIR"
 WANDB_ID_ENV = "GENLAB_WANDB_ID"
 CSV_DIR = "csv"  # <run>/csv/version_<n>/metrics.csv: one version per process that logged (train, resume, evaluate)

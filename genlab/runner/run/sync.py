@@ -216,6 +216,15 @@ def run_folders(paths: list[Path]) -> list[Path]:
     return list(dict.fromkeys(p.resolve() for p in found))
 
 
+def finish_written(run) -> None:
+    """End the W&B ``run`` once the W&B service has written all of it: ``finish()`` can return before the service
+    has written the whole offline log, and stopping the service waits for it."""
+    import wandb  # the W&B SDK only where a run ends
+
+    run.finish()
+    wandb.teardown()
+
+
 def publish(plan: Plan, mode: str, entity: str | None, project: str | None) -> str:
     """Send ``plan`` as the W&B run of the folder's id; returns the run's URL (online) or its offline folder."""
     import wandb  # the W&B SDK only where something is sent
@@ -234,8 +243,7 @@ def publish(plan: Plan, mode: str, entity: str | None, project: str | None) -> s
         try:
             _send(run, plan, wandb)
         finally:
-            run.finish()
-            wandb.teardown()  # waits until the service has written everything (offline: the whole log)
+            finish_written(run)
     record_sent(plan)
     return run.url if mode == "online" and run.url else str(Path(run.dir).parent)
 

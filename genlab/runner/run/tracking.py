@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import wandb
@@ -18,7 +19,7 @@ from pytorch_lightning.utilities import rank_zero_only
 from genlab.core.errors import GenlabError
 from genlab.runner.config.load import to_saved
 from genlab.runner.run.rundir import CSV_DIR
-from genlab.runner.run.sync import STEP_KEY, record_live
+from genlab.runner.run.sync import STEP_KEY, finish_written, record_live
 
 # Seconds wandb.init may spend reaching the server before `auto` gives up and logs offline (wandb's own
 # default is 90 s, and its retries about double it); WANDB_INIT_TIMEOUT, wandb's variable, overrides it.
@@ -132,6 +133,18 @@ def make_loggers(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_
     return [wandb_logger, csv_logger] if wandb_logger is not None else [csv_logger]
 
 
+@contextlib.contextmanager
+def tracked(cfg: DictConfig, run_dir: Path, run_id: str, config: dict, job_type: str = "train",
+            mode: str | None = None) -> Iterator[list[Logger]]:
+    """The loggers of one process of a run (``make_loggers``), its W&B run finished (``finish_run``) however the
+    block ends: the one W&B session of training and of evaluation."""
+    loggers = make_loggers(cfg, run_dir, run_id, config, job_type, mode)
+    try:
+        yield loggers
+    finally:
+        finish_run(run_dir)
+
+
 @rank_zero_only
 def start_wandb_run(loggers: list[Logger], cfg: DictConfig, run_dir: Path) -> None:
     """Create the W&B run now, record the id W&B gave it (an agent of a W&B sweep chooses its own id) and
@@ -175,10 +188,7 @@ def finish_run(run_dir: Path) -> None:
     if run is None:
         return
     rows = None if run.offline else run.step
-    # finish() can return before the W&B service has written the whole offline log; stopping the service waits
-    # for it, so the run is complete on disk when this returns
-    wandb.finish()
-    wandb.teardown()
+    finish_written(run)
     if rows is not None:
         record_live(run_dir, rows)
 

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytorch_lightning as pl
 from omegaconf import DictConfig
 
 from genlab.core.saved import read_checkpoint_config
-from genlab.runner.config import compose_from_saved, registry, typed
-from genlab.runner.run.build import build_datamodule
+from genlab.runner.config import compose_from_saved
+from genlab.runner.run.build import build_datamodule, load_model
+from lightning_modules.base import GenerativeModule
 
 
-def load(ckpt: str | Path, map_location: str = "cpu") -> tuple[pl.LightningModule, DictConfig]:
+def load(ckpt: str | Path, map_location: str = "cpu") -> tuple[GenerativeModule, DictConfig]:
     """The model of ``ckpt`` in eval mode, and the run config it was trained with."""
     cfg = compose_from_saved(read_checkpoint_config(ckpt), [])
     # the data's shape comes from the datamodule's config (no data is read), so checkpoints of any genlab
     # version load here
-    model = registry.lookup("model", cfg.model.name).load_from_checkpoint(
-        ckpt, map_location=map_location, cfg=typed(cfg.model, "model"), data_info=build_datamodule(cfg).info,
-        eval_cfg=typed(cfg.eval, "eval"))
-    return model.eval(), cfg
+    return load_model(cfg, build_datamodule(cfg), ckpt, map_location).eval(), cfg

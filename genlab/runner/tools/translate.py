@@ -12,34 +12,18 @@ from torchvision.transforms.functional import pil_to_tensor, to_pil_image
 from tqdm import tqdm
 
 from datamodules.image_files import IMAGE_EXTENSIONS, list_images, load_rgb
-from genlab.core.errors import CheckpointError, ConfigError, DataError
-from genlab.core.saved import read_checkpoint_config
-from genlab.core.schema import as_config
+from genlab.core.errors import ConfigError, DataError
 from genlab.runner.config.load import check_writable_folder
-from lightning_modules import MODELS
-from lightning_modules.cyclegan import DIRECTIONS, CycleGAN, build_generator
+from lightning_modules.cyclegan import DIRECTIONS, CycleGAN
 
 MULTIPLE = 4  # the generator halves the image twice
 
 
 def load_generator(ckpt: str | Path, direction: str) -> torch.nn.Module:
-    """G_A (``AtoB``) or G_B (``BtoA``) of a CycleGAN checkpoint, in eval mode; the other networks are not built."""
+    """G_A (``AtoB``) or G_B (``BtoA``) of a CycleGAN checkpoint, in eval mode."""
     if direction not in DIRECTIONS:
         raise ConfigError(f"direction={direction!r}: must be one of {', '.join(DIRECTIONS)}")
-    config = read_checkpoint_config(ckpt)
-    model = config.get("model") or {}
-    if MODELS.get(model.get("name")) is not CycleGAN:
-        raise CheckpointError(f"checkpoint {ckpt} holds a {model.get('name')!r} model, not a CycleGAN")
-    cfg = as_config(CycleGAN.Config, model, "model")
-    generator = build_generator(cfg)
-    prefix = "G_A." if direction == "AtoB" else "G_B."
-    state = torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True)["state_dict"]
-    try:
-        generator.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
-    except RuntimeError as e:
-        raise CheckpointError(f"checkpoint {ckpt}: its {prefix[:-1]} weights do not fit the generator its config "
-                              f"describes ({str(e).splitlines()[0]})") from None
-    return generator.eval()
+    return CycleGAN.load_from_checkpoint(ckpt, map_location="cpu").translator(direction).eval()
 
 
 def _inputs(source: Path) -> tuple[list[Path], Path]:
