@@ -77,6 +77,10 @@ def main(args: list[str]) -> None:
     if print_only:
         print(to_yaml(cfg), end="")
         return
+    from genlab.runner.run.environment import check_environment
+
+    # before Lightning is imported: with an unwritable HOME, importing it (matplotlib) already prints
+    check_environment(cfg)
     from genlab.runner.run.plan import plan_run
     from genlab.runner.run.train import train
 

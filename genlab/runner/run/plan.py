@@ -18,7 +18,8 @@ from genlab.runner.config import compose_from_saved, typed
 from genlab.runner.config.trainer_args import validate_trainer_args
 from genlab.runner.run.build import added_callbacks
 from genlab.runner.run.checkpoints import latest_checkpoint, run_dir_of
-from genlab.runner.run.rundir import RUN_DIR_ENV, choose_run_dir, refuse_taken, run_id_for, shared_id
+from genlab.runner.run.environment import check_environment
+from genlab.runner.run.rundir import RUN_DIR_ENV, choose_run_dir, refuse_in_use, refuse_taken, run_id_for, shared_id
 
 # How a run starts. fresh: a new run in a new folder; resume: a checkpoint's run, in its folder; branch: a new run
 # (folder and W&B run) from a checkpoint's weights; restart: ckpt=auto found no checkpoint yet (a job requeued
@@ -79,13 +80,17 @@ def plan_run(cfg: DictConfig, saved: SavedCheckpoint | None = None) -> RunPlan:
         refuse_changed_overrides(cfg, saved)
     if launching and start in ("fresh", "branch"):
         refuse_taken(run_dir)
+    if launching:
+        refuse_in_use(run_dir)  # read-only here; claimed() takes the lock for good once the run is built
     return RunPlan(cfg, run_dir, start, saved, run_id_for(run_dir), launching)
 
 
 def check_before_run(cfg: DictConfig) -> None:
     """The checks of a composed config that need Lightning or wandb (seconds of imports that ``--help``, ``--cfg``
     and ``check_sweep.py`` do without): the callbacks' options, by making them once; wandb's settings; Lightning's
-    own Trainer checks. Whatever starts a run calls this before it writes anything."""
+    own Trainer checks; the environment the run will write in. Whatever starts a run calls this before it writes
+    anything."""
+    check_environment(cfg)
     added_callbacks(typed(cfg.callbacks, "callbacks"))
     _check_logger(cfg)
     validate_trainer_args(OmegaConf.to_container(cfg.trainer))

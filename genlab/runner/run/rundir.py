@@ -77,6 +77,21 @@ def _lock_owner_alive(text: str) -> bool:
     return True
 
 
+def _in_use(path: Path, owner: str) -> RunDirError:
+    return RunDirError(f"run folder {path} is in use by another run (process {owner.strip() or '?'}); wait for it, "
+                       f"or delete {path / LOCK_NAME} if no run is using the folder")
+
+
+def refuse_in_use(path: Path) -> None:
+    """Refuse a folder whose lock a live process holds (what ``claimed`` would find), reading only."""
+    try:
+        owner = (path / LOCK_NAME).read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if _lock_owner_alive(owner):
+        raise _in_use(path, owner)
+
+
 @contextlib.contextmanager
 def claimed(path: Path, fresh: bool):
     """Hold ``path/.lock`` for the run's life: a second run started into the same folder, at the same moment or
@@ -99,8 +114,7 @@ def claimed(path: Path, fresh: bool):
             if attempt == 0 and not _lock_owner_alive(owner):
                 lock.unlink(missing_ok=True)
                 continue
-            raise RunDirError(f"run folder {path} is in use by another run (process {owner.strip() or '?'}); wait "
-                              f"for it, or delete {lock} if no run is using the folder") from None
+            raise _in_use(path, owner) from None
         except OSError as e:
             raise RunDirError(f"cannot write to run folder {path}: {e.strerror}; choose another run_dir") from None
     else:
