@@ -134,10 +134,11 @@ class GenerativeModule(pl.LightningModule):
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, hparams_file=None, strict=None,
-                             weights_only=None, **kwargs):
+                             weights_only=True, **kwargs):
         """Lightning's loader, the one way out of a checkpoint. Models take typed configs and a DataInfo, which
         Lightning's saved hyperparameters would have to pickle; the run config and DataInfo genlab stores in every
-        checkpoint rebuild them instead. CheckpointError when the saved weights do not fit the model."""
+        checkpoint rebuild them instead. CheckpointError when the saved weights do not fit the model. A genlab
+        checkpoint holds tensors and plain types only, so it loads with ``weights_only=True`` (no pickled code)."""
         if "cfg" not in kwargs:
             name = cls.Config.name if cls.Config.name != MISSING else None  # None: a schema of one's own, any model
             kwargs = {**constructor_args(checkpoint_path, cls.Config, name, EvalConfig, cls.__name__), **kwargs}

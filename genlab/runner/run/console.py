@@ -16,13 +16,12 @@ from pytorch_lightning.utilities import rank_zero_only
 # Messages that say nothing about the user's run: Lightning's advertising tips (litlogger, litmodels), a
 # deprecation inside Lightning's own _pytree helper, the "checkpoint directory exists" warning that every resume
 # into its own run folder triggers, and the short-epoch logging hint (genlab also logs epoch means of the
-# training terms, so short runs have curves anyway), and the note on every resume that genlab's own checkpoints
-# are loaded with weights_only=False, and the note that test(ckpt_path="best") uses the first checkpoint callback
-# (genlab builds the best-model one first; the other keeps last.ckpt), and the best-model checkpoint's complaint
-# that its monitor is missing when a run stops (max_batches) before its first validation: the config check already
-# refuses a monitor the model never logs.
+# training terms, so short runs have curves anyway), and the note that test(ckpt_path="best") uses the first
+# checkpoint callback (genlab builds the best-model one first; the other keeps last.ckpt), and the best-model
+# checkpoint's complaint that its monitor is missing when a run stops (max_batches) before its first validation:
+# the config check already refuses a monitor the model never logs.
 NOISE = (r"💡 Tip:", r"`isinstance\(treespec, LeafSpec\)` is deprecated",
-         r"Checkpoint directory .* exists and is not empty", r"`weights_only` was not set, defaulting to `False`",
+         r"Checkpoint directory .* exists and is not empty",
          r"is called with Trainer configured with multiple `ModelCheckpoint` callbacks",
          r"The number of training batches .* is smaller than the logging interval",
          r"`ModelCheckpoint\(monitor=.*\)` could not find the monitored key")
