@@ -32,6 +32,7 @@ from claims_common import (
 
 from datamodules.image_files import load_rgb
 from genlab.callbacks.images import image_grid
+from genlab.runner.cli import with_args
 from lightning_modules.cyclegan import per_image_l1
 
 NAME = "cycle"
@@ -70,7 +71,7 @@ def main() -> None:
     given = {"with cycle loss": args.cycle_ckpt, "without cycle loss": args.no_cycle_ckpt}
     extra = ["logger.mode=disabled", f"seed={args.seed}", *(TINY if args.tiny else [])]
     ckpts = {name: given[name] or train_experiment("claims_cyclegan", out, name.replace(" ", "_"), args.tiny,
-                                                   [*extra, *overrides])
+                                                   with_args(extra, *overrides))
              for name, overrides in MODELS.items()}
     results, outputs, rows, images = {}, {}, [], None
     for name, ckpt in ckpts.items():

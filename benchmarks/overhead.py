@@ -175,7 +175,7 @@ def main() -> None:
                         total, loss, stamps = run_plain(kind, config(kind, steps, args.batch_size, "unused", extra))
                     else:
                         run_dir = out / f"{kind}-{name.replace(' ', '_')}-{r}"
-                        cfg = config(kind, steps, args.batch_size, str(run_dir), [*extra, *variants[name]])
+                        cfg = config(kind, steps, args.batch_size, str(run_dir), with_args(extra, *variants[name]))
                         total, loss, stamps = run_genlab(kind, cfg)
                     assert len(stamps) == steps, (name, len(stamps), steps)
                     step_s = per_step(stamps, args.warmup)

@@ -131,11 +131,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as root:
         for name in args.models:
-            overrides = [*MODELS[name], *(TINY[name] if args.tiny else [])]
+            overrides = with_args(MODELS[name], *(TINY[name] if args.tiny else []))
             default_rate = None
             for path in args.paths:
                 try:
-                    rate, peak = model_rate([*overrides, *path_overrides(path)], args.steps, args.warmup,
+                    rate, peak = model_rate(with_args(overrides, *path_overrides(path)), args.steps, args.warmup,
                                             args.accelerator, root)
                 except Exception as e:  # noqa: BLE001 - a path this machine lacks is a row, not the end of the table
                     row(name, path, float("nan"), note=f"failed: {str(e).splitlines()[0][:100] if str(e) else e!r}")

@@ -57,7 +57,7 @@ TINY_CYCLEGAN = ["experiment=cyclegan_monet_small", "data.load_size=36", "data.c
 
 
 def tiny_cyclegan_cfg(*overrides: str):
-    return compose([*TINY_CYCLEGAN, *overrides])
+    return compose(with_args(TINY_CYCLEGAN, *overrides))
 
 
 def fresh_machine(tmp_path: Path) -> dict[str, str | None]:

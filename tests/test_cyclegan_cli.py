@@ -10,7 +10,7 @@ from PIL import Image
 from datamodules.image_files import list_images
 from genlab.core.errors import ConfigError
 from genlab.runner.tools.translate import translate
-from tests.helpers import FAST, SHARED_DATA, run_script
+from tests.helpers import FAST, SHARED_DATA, run_script, with_args
 from tests.helpers import TINY_CYCLEGAN as TINY
 from tests.wandb_offline import read_offline_run
 
@@ -80,7 +80,7 @@ def test_translate_refuses_bad_arguments(run_dir, tmp_path):
 
 
 def test_train_rejects_a_crop_larger_than_the_load_size(cli, tmp_path):
-    result = cli("train.py", *TINY, "data.crop_size=64", f"run_dir={tmp_path / 'never'}")
+    result = cli("train.py", *with_args(TINY, "data.crop_size=64"), f"run_dir={tmp_path / 'never'}")
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         "error: data.crop_size=64: must be <= data.load_size (36): the random crop is taken from the resized image"]
