@@ -49,7 +49,8 @@ def test_vae_under_two_process_ddp_reduces_active_units_over_both_ranks(cli, tmp
 def test_cyclegan_under_two_process_ddp_trains_and_tests(cli, tmp_path, data_dir):
     run_dir = tmp_path / "run"
     two_batches = with_args(TWO_RANKS, "trainer.limit_train_batches=2", "trainer.limit_test_batches=1")
-    done = cli("train.py", *TINY, *two_batches, "data.test_batch_size=2", f"run_dir={run_dir}", timeout=400)
+    done = cli("train.py", *with_args(TINY, *two_batches, "data.test_batch_size=2"), f"run_dir={run_dir}",
+               timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Starting with 2 processes" in done.stderr
     run = _one_wandb_run(run_dir)
