@@ -161,7 +161,7 @@ def main() -> None:
         name, recipe = recipe_overrides(spec, RECIPES)
         saved = (saved_marks(Path(args.out) / name, args.eval_at) if args.score_only
                  else train_recipe(args.experiment, [*common, *recipe], args.eval_at, Path(args.out) / name))
-        cells = []
+        cells = {}  # evaluated in the order given (--score-only: the newest mark first), shown in time order
         for mark in args.eval_at:
             ckpt, batches = saved[mark]
             # the checkpoint's saved config carries the classifier and the nets
@@ -170,13 +170,13 @@ def main() -> None:
             # evaluate() writes the run's metrics.json each time: keep each mark's metrics beside its checkpoint
             metrics_path(ckpt, f"n{args.num_samples}", args.score_only).write_text(
                 json.dumps({**m, "batches": batches}, indent=2) + "\n")
-            cells.append((m["fid"] / m["fid_floor"], m["class_coverage"], m["class_kl"], batches))
-        table.append((name, recipe, cells))
+            cells[mark] = (m["fid"] / m["fid_floor"], m["class_coverage"], m["class_kl"], batches)
+        table.append((name, recipe, [cells[m] for m in sorted(cells)]))
     print(f"\n{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, threads {args.threads}, "
           f"{time.strftime('%Y-%m-%d')}, load average at start {load:.1f}; {args.experiment}, "
           f"{args.num_samples} samples per evaluation{' (TINY MODE: not a result)' if args.tiny else ''}\n")
-    heads = " | ".join(f"{m:g} min: FID/floor, digits, KL (batches)" for m in args.eval_at)
-    print(f"| recipe | overrides | {heads} | goal at {args.eval_at[-1]:g} min |")
+    heads = " | ".join(f"{m:g} min: FID/floor, digits, KL (batches)" for m in sorted(args.eval_at))
+    print(f"| recipe | overrides | {heads} | goal at {max(args.eval_at):g} min |")
     print("|---|---|" + "---|" * len(args.eval_at) + "---|")
     for name, recipe, cells in table:
         ratio, coverage, kl, _ = cells[-1]

@@ -67,7 +67,7 @@ def main() -> None:
         saved = (saved_marks(Path(args.out) / name, args.eval_at) if args.score_only
                  else train_recipe(args.experiment, ["trainer.accelerator=cpu", *recipe], args.eval_at,
                                    Path(args.out) / name))
-        cells = []
+        cells = {}  # evaluated in the order given (--score-only: the newest mark first), shown in time order
         for mark in args.eval_at:
             ckpt, batches = saved[mark]
             m = evaluate(ckpt, [f"eval.iw_samples={args.iw_samples}", f"data.batch_size={EVAL_BATCH}",
@@ -78,13 +78,13 @@ def main() -> None:
             metrics_path(ckpt, f"k{args.iw_samples}_n{args.test_size}", args.score_only).write_text(
                 json.dumps({**m, "batches": batches}, indent=2) + "\n")
             print(f"{name} at {mark:g} min: {json.dumps(m)}", flush=True)
-            cells.append((m["nll_iw"], m["neg_elbo"], batches))
-        table.append((name, recipe, cells))
+            cells[mark] = (m["nll_iw"], m["neg_elbo"], batches)
+        table.append((name, recipe, [cells[m] for m in sorted(cells)]))
     print(f"\n{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, threads {args.threads}, "
           f"{time.strftime('%Y-%m-%d')}, load average at start {load:.1f}; {args.experiment}; NLL with "
           f"k = {args.iw_samples} on {args.test_size} test images\n")
-    heads = " | ".join(f"{m:g} min: NLL (-ELBO) (batches)" for m in args.eval_at)
-    print(f"| recipe | overrides | {heads} | goal at {args.eval_at[-1]:g} min |")
+    heads = " | ".join(f"{m:g} min: NLL (-ELBO) (batches)" for m in sorted(args.eval_at))
+    print(f"| recipe | overrides | {heads} | goal at {max(args.eval_at):g} min |")
     print("|---|---|" + "---|" * len(args.eval_at) + "---|")
     for name, recipe, cells in table:
         text = " | ".join(f"{nll:.2f} ({elbo:.2f}) ({b})" for nll, elbo, b in cells)

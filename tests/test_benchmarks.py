@@ -203,9 +203,11 @@ def test_gan_recipes_tiny_marks_and_their_rescoring(tmp_path, tiny_classifier):
     (row,) = table_rows(run(sys.executable, *args), "ema")
     first, last = (mark_metrics(tmp_path / "ema", m) for m in ("0.01", "0.02"))
     assert 1 <= first["batches"] < last["batches"] and row[3].startswith(f"{last['fid'] / last['fid_floor']:.2f}, ")
-    # --score-only evaluates the saved checkpoints again: the same numbers, the batches read back from them
-    run(sys.executable, *args, "--score-only")
+    # --score-only evaluates the saved checkpoints again: the same numbers, the batches read back from them; the
+    # newest mark first (so that it is scored before a deadline), the table in time order all the same
+    (row,) = table_rows(run(sys.executable, *args[:5], "0.02", "0.01", *args[7:], "--score-only"), "ema")
     again = mark_metrics(tmp_path / "ema", "0.02", ".n200")
+    assert row[2].endswith(f"({first['batches']})") and row[3].endswith(f"({last['batches']})")
     assert again["batches"] == last["batches"] and mark_metrics(tmp_path / "ema", "0.02") == last
     assert math.isclose(again["fid"], last["fid"], rel_tol=1e-4)
 
