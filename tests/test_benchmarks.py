@@ -117,7 +117,8 @@ def test_frontier_reads_each_marks_metrics_and_plots(tmp_path):
     for folder, minutes, metrics in (("half/checkpoints", 2, {"fid": 30.0, "fid_floor": 1.5}),
                                      ("half/checkpoints", 10, {"fid": 15.0, "fid_floor": 1.5}),
                                      ("dcgan", 2, {"fid": 90.0, "fid_floor": 1.5, "batches": 50}),
-                                     ("vae", 3, {"nll_iw": 101.25, "neg_elbo": 107.0})):
+                                     ("vae", 3, {"nll_iw": 101.25, "neg_elbo": 107.0}),
+                                     ("table", 10, {"fid_ratio": 28.0})):
         (tmp_path / folder).mkdir(parents=True, exist_ok=True)
         (tmp_path / folder / f"t{minutes}min.metrics.json").write_text(json.dumps(metrics))
     (tmp_path / "vae" / "t3min.k3_n100.metrics.json").write_text(json.dumps({"nll_iw": 1.0}))  # a rescoring
@@ -126,7 +127,8 @@ def test_frontier_reads_each_marks_metrics_and_plots(tmp_path):
                                                                                              "fid_floor": 1.5}))
     out = run(sys.executable, "benchmarks/frontier.py", str(tmp_path), "--out", str(tmp_path / "f.png"))
     assert "  half: 2 min 20.00, 5 min 12.00, 10 min 10.00\n" in out and "  dcgan: 2 min 60.00\n" in out
-    assert "  vae: 3 min 101.25\n" in out and (tmp_path / "f.png").stat().st_size > 0
+    assert "  vae: 3 min 101.25\n" in out and "  table: 10 min 28.00\n" in out
+    assert (tmp_path / "f.png").stat().st_size > 0
 
 
 def test_recipe_specs_name_overrides_or_a_table_entry():
