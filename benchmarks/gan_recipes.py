@@ -116,6 +116,24 @@ def train_recipe(experiment: str, overrides: list[str], marks: list[float], run_
     return marks_cb.saved
 
 
+def saved_marks(run_dir: Path, marks: list[float]) -> dict[float, tuple[Path, int]]:
+    """``--score-only``: an earlier run's mark checkpoints, as ``train_recipe`` returns them. The batches trained
+    are read from the checkpoint's loop state (the count ``logging_step`` reads), so that the score of a run that
+    was stopped before its evaluation still says how much training it had."""
+    saved = {}
+    for mark in marks:
+        path = run_dir / "checkpoints" / f"t{mark:g}min.ckpt"
+        loops = torch.load(path, map_location="cpu", weights_only=False)["loops"]
+        saved[mark] = (path, loops["fit_loop"]["epoch_loop.state_dict"]["_batches_that_stepped"])
+    return saved
+
+
+def metrics_path(ckpt: Path, tag: str, score_only: bool) -> Path:
+    """Where a mark's metrics go: beside its checkpoint; a rescoring (``--score-only``) names its evaluation
+    (``tag``) and so keeps the training run's own file, as ``peers.py`` does (``frontier.py`` reads both)."""
+    return Path(ckpt).with_suffix(f".{tag}.metrics.json" if score_only else ".metrics.json")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", action="append", required=True, metavar="NAME[=key=value,...]",
@@ -128,6 +146,8 @@ def main() -> None:
     parser.add_argument("--accelerator", default="cpu")
     parser.add_argument("--out", default=f"runs/benchmarks/gan_recipes-{time.strftime('%Y%m%d-%H%M%S')}")
     parser.add_argument("--tiny", action="store_true", help="tiny nets, seconds of training, few samples")
+    parser.add_argument("--score-only", action="store_true",
+                        help="no training: evaluate the mark checkpoints an earlier run saved under --out")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     common = [f"trainer.accelerator={args.accelerator}"]
@@ -140,22 +160,24 @@ def main() -> None:
     table = []
     for spec in args.recipe:
         name, recipe = recipe_overrides(spec, RECIPES)
-        saved = train_recipe(args.experiment, [*common, *recipe], args.eval_at, Path(args.out) / name)
-        cells = []
+        saved = (saved_marks(Path(args.out) / name, args.eval_at) if args.score_only
+                 else train_recipe(args.experiment, [*common, *recipe], args.eval_at, Path(args.out) / name))
+        cells = {}  # evaluated in the order given (--score-only: the newest mark first), shown in time order
         for mark in args.eval_at:
             ckpt, batches = saved[mark]
             # the checkpoint's saved config carries the classifier and the nets
             m = evaluate(ckpt, ["trainer.limit_test_batches=1.0", f"eval.num_samples={args.num_samples}"])
             m = {k.removeprefix("test/"): v for k, v in m.items()}
             # evaluate() writes the run's metrics.json each time: keep each mark's metrics beside its checkpoint
-            Path(ckpt).with_suffix(".metrics.json").write_text(json.dumps(m, indent=2) + "\n")
-            cells.append((m["fid"] / m["fid_floor"], m["class_coverage"], m["class_kl"], batches))
-        table.append((name, recipe, cells))
+            metrics_path(ckpt, f"n{args.num_samples}", args.score_only).write_text(
+                json.dumps({**m, "batches": batches}, indent=2) + "\n")
+            cells[mark] = (m["fid"] / m["fid_floor"], m["class_coverage"], m["class_kl"], batches)
+        table.append((name, recipe, [cells[m] for m in sorted(cells)]))
     print(f"\n{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, threads {args.threads}, "
           f"{time.strftime('%Y-%m-%d')}, load average at start {load:.1f}; {args.experiment}, "
           f"{args.num_samples} samples per evaluation{' (TINY MODE: not a result)' if args.tiny else ''}\n")
-    heads = " | ".join(f"{m:g} min: FID/floor, digits, KL (batches)" for m in args.eval_at)
-    print(f"| recipe | overrides | {heads} | goal at {args.eval_at[-1]:g} min |")
+    heads = " | ".join(f"{m:g} min: FID/floor, digits, KL (batches)" for m in sorted(args.eval_at))
+    print(f"| recipe | overrides | {heads} | goal at {max(args.eval_at):g} min |")
     print("|---|---|" + "---|" * len(args.eval_at) + "---|")
     for name, recipe, cells in table:
         ratio, coverage, kl, _ = cells[-1]

@@ -117,13 +117,18 @@ def test_frontier_reads_each_marks_metrics_and_plots(tmp_path):
     for folder, minutes, metrics in (("half/checkpoints", 2, {"fid": 30.0, "fid_floor": 1.5}),
                                      ("half/checkpoints", 10, {"fid": 15.0, "fid_floor": 1.5}),
                                      ("dcgan", 2, {"fid": 90.0, "fid_floor": 1.5, "batches": 50}),
-                                     ("vae", 3, {"nll_iw": 101.25, "neg_elbo": 107.0})):
+                                     ("vae", 3, {"nll_iw": 101.25, "neg_elbo": 107.0}),
+                                     ("table", 10, {"fid_ratio": 28.0})):
         (tmp_path / folder).mkdir(parents=True, exist_ok=True)
         (tmp_path / folder / f"t{minutes}min.metrics.json").write_text(json.dumps(metrics))
     (tmp_path / "vae" / "t3min.k3_n100.metrics.json").write_text(json.dumps({"nll_iw": 1.0}))  # a rescoring
+    # the only score of a mark whose run stopped before evaluating it: a rescoring of its checkpoint
+    (tmp_path / "half" / "checkpoints" / "t5min.n10000.metrics.json").write_text(json.dumps({"fid": 18.0,
+                                                                                             "fid_floor": 1.5}))
     out = run(sys.executable, "benchmarks/frontier.py", str(tmp_path), "--out", str(tmp_path / "f.png"))
-    assert "  half: 2 min 20.00, 10 min 10.00\n" in out and "  dcgan: 2 min 60.00\n" in out
-    assert "  vae: 3 min 101.25\n" in out and (tmp_path / "f.png").stat().st_size > 0
+    assert "  half: 2 min 20.00, 5 min 12.00, 10 min 10.00\n" in out and "  dcgan: 2 min 60.00\n" in out
+    assert "  vae: 3 min 101.25\n" in out and "  table: 10 min 28.00\n" in out
+    assert (tmp_path / "f.png").stat().st_size > 0
 
 
 def test_recipe_specs_name_overrides_or_a_table_entry():
@@ -187,3 +192,36 @@ def test_peers_tiny_train_save_and_score_each_peer(tmp_path, tiny_classifier):
         "3", "--test-size", "100", "--classifier-ckpt", str(tiny_classifier), "--out", str(tmp_path))
     assert (tmp_path / "vae" / "t0.01min.metrics.json").read_text() == first
     assert json.loads((tmp_path / "vae" / "t0.01min.k3_n100.metrics.json").read_text())["iw_samples"] == 3
+
+
+def mark_metrics(folder, minutes: str, tag: str = "") -> dict:
+    return json.loads((folder / "checkpoints" / f"t{minutes}min{tag}.metrics.json").read_text())
+
+
+@pytest.mark.slow
+def test_gan_recipes_tiny_marks_and_their_rescoring(tmp_path, tiny_classifier):
+    args = ["benchmarks/gan_recipes.py", "--tiny", "--recipe", "ema=model.ema_decay=0.999", "--eval-at", "0.01",
+            "0.02", "--num-samples", "200", "--classifier-ckpt", str(tiny_classifier), "--out", str(tmp_path)]
+    (row,) = table_rows(run(sys.executable, *args), "ema")
+    first, last = (mark_metrics(tmp_path / "ema", m) for m in ("0.01", "0.02"))
+    assert 1 <= first["batches"] < last["batches"] and row[3].startswith(f"{last['fid'] / last['fid_floor']:.2f}, ")
+    # --score-only evaluates the saved checkpoints again: the same numbers, the batches read back from them; the
+    # newest mark first (so that it is scored before a deadline), the table in time order all the same
+    (row,) = table_rows(run(sys.executable, *args[:5], "0.02", "0.01", *args[7:], "--score-only"), "ema")
+    again = mark_metrics(tmp_path / "ema", "0.02", ".n200")
+    assert row[2].endswith(f"({first['batches']})") and row[3].endswith(f"({last['batches']})")
+    assert again["batches"] == last["batches"] and mark_metrics(tmp_path / "ema", "0.02") == last
+    assert math.isclose(again["fid"], last["fid"], rel_tol=1e-4)
+
+
+@pytest.mark.slow
+def test_vae_recipes_marks_record_their_evaluation_size(tmp_path, data_dir):
+    args = ["benchmarks/vae_recipes.py", "--recipe", "small=model.hidden=[16],model.latent_dim=2", "--eval-at",
+            "0.01", "--iw-samples", "3", "--test-size", "100", "--out", str(tmp_path)]
+    (row,) = table_rows(run(sys.executable, *args), "small")
+    own = mark_metrics(tmp_path / "small", "0.01")
+    assert (own["iw_samples"], own["test_images"]) == (3, 100) and own["batches"] >= 1
+    assert row[2].startswith(f"{own['nll_iw']:.2f} ({own['neg_elbo']:.2f}) ({own['batches']})")
+    run(sys.executable, *args, "--score-only")
+    again = mark_metrics(tmp_path / "small", "0.01", ".k3_n100")
+    assert again["batches"] == own["batches"] and mark_metrics(tmp_path / "small", "0.01") == own
