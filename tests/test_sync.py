@@ -135,10 +135,11 @@ def test_folders_holding_runs_are_searched_and_other_input_is_refused(tmp_path):
 
 # --- the user's path: real runs, a real SIGTERM, real offline W&B runs read back ------------------------------
 
-AE = ["experiment=ae_mnist", "data.batch_size=64", "trainer.limit_train_batches=150", "checkpoint.every_n_steps=5",
+# added to the README's first command, which names the experiment and the W&B mode itself
+AE = ["data.batch_size=64", "trainer.limit_train_batches=150", "checkpoint.every_n_steps=5",
       "trainer.limit_val_batches=1", "trainer.limit_test_batches=1", "trainer.num_sanity_val_steps=0",
       "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false", "trainer.accelerator=cpu",
-      "trainer.devices=1", "trainer.log_every_n_steps=1", "logger.mode=offline", "logger.log_model=last"]
+      "trainer.devices=1", "trainer.log_every_n_steps=1", "logger.log_model=last"]
 
 
 def sync(*args: str) -> str:
