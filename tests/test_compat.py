@@ -29,3 +29,15 @@ def test_is_string_field_reads_the_declared_type_also_of_a_none_value_and_not_an
     assert is_string_field(cfg, "name") and not is_string_field(cfg, "count")
     untyped = OmegaConf.create({"text": "a", "number": 2})
     assert not is_string_field(untyped, "text") and not is_string_field(untyped, "number")
+
+
+def test_wandb_cache_dir_follows_wandbs_own_rule(monkeypatch, tmp_path):
+    import wandb.env  # the test may read wandb's internals; genlab itself does not
+
+    from genlab.runner.run.environment import wandb_cache_dir
+
+    monkeypatch.delenv("WANDB_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert wandb_cache_dir() == wandb.env.get_cache_dir()
+    monkeypatch.setenv("WANDB_CACHE_DIR", str(tmp_path / "cache"))
+    assert wandb_cache_dir() == wandb.env.get_cache_dir() == tmp_path / "cache"
