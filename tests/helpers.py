@@ -98,6 +98,9 @@ TINY_RUNS = {
                  "model.ngf=8", "model.ndf=8", "model.n_blocks=1", "model.n_epochs=1", "model.n_epochs_decay=1",
                  "model.pool_size=3", "trainer.limit_train_batches=5", *QUIET],
 }
+# long enough epochs that a signal sent after the first periodic checkpoint (batch 5) lands mid-epoch
+LONG_AE = ["experiment=ae_mnist", "data.batch_size=64", "trainer.limit_train_batches=150", "trainer.max_epochs=2",
+           "checkpoint.every_n_steps=5", *TINY_RUNS["ae"][3:]]
 
 
 # logger.notes of the conftest's secret_run refers to this variable: the value must never reach the run folder

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (
-    TINY_RUNS,
+    LONG_AE,
     assert_identical_weights,
     run_script,
     start_train,
@@ -25,9 +25,7 @@ from tests.wandb_offline import read_offline_run
 
 pytestmark = pytest.mark.slow
 
-# long enough epochs that a signal sent after the first periodic checkpoint lands mid-run
-LONG_AE = ["experiment=ae_mnist", "data.batch_size=64", "trainer.limit_train_batches=150", "trainer.max_epochs=2",
-           "checkpoint.every_n_steps=5", *with_args(TINY_RUNS["ae"][3:], "logger.mode=offline")]
+OFFLINE_AE = with_args(LONG_AE, "logger.mode=offline")  # the W&B run is read back
 
 
 def descendants(pid: int) -> list[int]:
@@ -67,7 +65,7 @@ def _csv_steps(run_dir: Path, version: int) -> list[int]:
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory, data_dir) -> Path:
     run_dir = tmp_path_factory.mktemp("straight") / "run"
-    done = train(*LONG_AE, f"run_dir={run_dir}")
+    done = train(*OFFLINE_AE, f"run_dir={run_dir}")
     assert done.returncode == 0, done.stderr[-3000:]
     return run_dir / "checkpoints" / "last.ckpt"
 
@@ -75,7 +73,7 @@ def straight(tmp_path_factory, data_dir) -> Path:
 def _signalled_sweep(sweep_dir: Path, *launcher_args: str) -> tuple[list[str], str]:
     """A one-run sweep through submitit's local executor whose task gets SIGUSR2 once training has started; the
     sweep command's arguments and output. Checks that the run ended like a straight one, in one W&B run."""
-    args = ["--multirun", *LONG_AE, f"run_dir={sweep_dir}", "--launcher", "local", *launcher_args]
+    args = ["--multirun", *OFFLINE_AE, f"run_dir={sweep_dir}", "--launcher", "local", *launcher_args]
     proc = start_train(*args)
     run_dir = sweep_dir / "0"  # nothing swept: the run is named by its index
     wait_for_file(run_dir / "checkpoints" / "last.ckpt", proc)  # training has started: the first periodic save

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from tests.helpers import (
+    LONG_AE,
     TINY_RUNS,
     assert_identical_weights,
     error_line,
@@ -23,9 +24,6 @@ from tests.wandb_offline import read_offline_run
 
 pytestmark = pytest.mark.slow
 
-# long enough epochs that a signal sent after the first periodic checkpoint lands mid-epoch
-LONG_AE = ["experiment=ae_mnist", "data.batch_size=64", "trainer.limit_train_batches=150", "trainer.max_epochs=2",
-           "checkpoint.every_n_steps=5", *TINY_RUNS["ae"][3:]]
 
 
 @pytest.mark.parametrize("model", sorted(TINY_RUNS))
