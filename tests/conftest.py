@@ -10,12 +10,36 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, RUN_SECRET, SHARED_DATA, TINY_CLASSIFIER_KEYS, TINY_RUNS, run_script, with_args
+# make test runs one pytest-xdist worker per core: each worker, and every run it starts, takes one thread (torch's
+# default, a thread per core in every process, made two processes on two cores slow each other far beyond 2x).
+# Set before torch is imported below; a test that studies thread shares unsets it for its own run.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from tests.helpers import (
+    MODULE_RUNS,
+    REPO,
+    RUN_SECRET,
+    SHARED_DATA,
+    TINY_CLASSIFIER_KEYS,
+    TINY_RUNS,
+    run_script,
+    with_args,
+)
 
 # Tests never download: point every datamodule at the shared copy unless the caller chose another.
 os.environ.setdefault("GENLAB_DATA_DIR", str(SHARED_DATA))
 os.environ["WANDB_MODE"] = "offline"  # a developer's own credentials must not make tests go online
 os.environ.setdefault("WANDB_SILENT", "true")
+
+
+def pytest_collection_modifyitems(items):
+    """The tests that read one module_run fixture form one xdist group (``--dist loadgroup``): one worker runs
+    them all, so the fixture's run is trained once; every other test goes to whichever worker is free."""
+    for item in items:
+        module = item.module.__name__
+        if any((module, name) in MODULE_RUNS for name in item.fixturenames):
+            item.add_marker(pytest.mark.xdist_group(module))
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from PIL import Image
 
 from datamodules.image_files import load_rgb, to_8bit
 from genlab.runner.cli import run_cli
-from tests.helpers import FAST, REPO, run_script, tree_checksums, with_args
+from tests.helpers import FAST, REPO, module_run, run_script, tree_checksums, with_args
 from tests.helpers import RUN_SECRET as SECRET
 
 AE = ["experiment=ae_mnist", "model.latent_dim=2", "data.batch_size=16"]
@@ -28,34 +28,19 @@ LAST = "run/checkpoints/last.ckpt"
 # (script, arguments, a word the error line must contain); paths are relative to the workspace.
 # The cases the issue lists run as real subprocesses of the scripts ...
 CASES = {
-    "accelerator_gpu_without_gpu": ("train.py", [*AE, "trainer.accelerator=gpu"], "gpu"),
-    "devices_abc": ("train.py", [*AE, "trainer.accelerator=cpu", "trainer.devices=abc"], "devices"),
-    "strategy_foo": ("train.py", [*AE, "trainer.strategy=foo"], "strategy"),
-    "precision_13": ("train.py", [*AE, "trainer.precision=13"], "Precision"),
-    "max_time_garbage": ("train.py", [*AE, "trainer.max_time=garbage"], "duration"),
     "check_val_every_n_epoch_0": ("train.py", [*AE, "trainer.check_val_every_n_epoch=0"], "check_val_every_n_epoch"),
     "monitor_never_logged": ("train.py", [*AE, "callbacks.monitor=val/nope"], "never logs"),
     "model_data_mismatch": ("train.py", [*AE, "data=monet2photo"], "unpaired"),
     "ckpt_random_bytes": ("train.py", ["ckpt=random.ckpt"], "unreadable"),
     "run_dir_is_a_file": ("train.py", [*AE, "run_dir=afile"], "is a file"),
     "run_dir_not_writable": ("train.py", [*AE, "run_dir=/proc/genlab-run"], "cannot write"),
-    "translate_device_bogus": ("translate.py", ["ckpt=random.ckpt", "input=images", "output=out", "device=bogus"],
-                               "device"),
     "translate_output_is_a_file": ("translate.py", ["ckpt=random.ckpt", "input=images", "output=afile"], "is a file"),
-    "translate_output_inside_input": ("translate.py", ["ckpt=random.ckpt", "input=images", "output=images/out"],
-                                      "inside the input"),
     "seed_beyond_64_bits": ("train.py", [*AE, "seed=18446744073709551617"], "seed"),
-    "logger_project_mapping": ("train.py", [*AE, "logger.project={a: 1}"], "project"),
-    "resume_with_bad_trainer_value": ("train.py", [f"ckpt={LAST}", "trainer.precision=13"], "Precision"),
     "evaluate_random_bytes": ("evaluate.py", ["ckpt=random.ckpt"], "unreadable"),
     "multirun_jobs_0": ("train.py", ["--multirun", *AE, "seed=1,2", "--jobs", "0"], "--jobs"),
-    "ckpt_auto_corrupt_folder": ("train.py", ["ckpt=auto", "run_dir=corrupt"], "unreadable"),
     "compare_bad_format": ("compare.py", ["run", "--format", "xml"], "--format"),
     "sample_out_not_a_picture": ("sample.py", [f"ckpt={LAST}", "out=x.nope"], "picture format"),
     "check_sweep_list": ("check_sweep.py", ["sweep_list.yaml"], "parameters"),
-    "evaluate_changed_model_key": ("evaluate.py", [f"ckpt={LAST}", "model.latent_dim=8"], "does not use"),
-    "translate_entry_without_config": ("translate.py", ["ckpt=wrongtype.ckpt", "input=images", "output=out"],
-                                       "without a run config"),
     # a live run holds the folder: a second process holding its lock the way a run takes it (rundir.claimed)
     "ckpt_auto_locked_folder": ("train.py", ["ckpt=auto", "run_dir=run"], "in use by another run",
                                 {"locked": "run"}),
@@ -186,10 +171,27 @@ FAMILY = {
     "ckpt_twice": ("train.py", [f"ckpt={LAST}", "ckpt=random.ckpt"], "ckpt is given twice"),
     "evaluate_ckpt_twice": ("evaluate.py", [f"ckpt={LAST}", f"ckpt={LAST}"], "ckpt is given twice"),
     "sample_n_twice": ("sample.py", [f"ckpt={LAST}", "n=4", "n=8"], "n is given twice"),
+    # Lightning's own checks of Trainer values and the checkpoint readers: in this process, since each subprocess
+    # of these pays for importing Lightning (about 10 s of the suite's time each); CASES keeps one per command
+    "accelerator_gpu_without_gpu": ("train.py", [*AE, "trainer.accelerator=gpu"], "gpu"),
+    "devices_abc": ("train.py", [*AE, "trainer.accelerator=cpu", "trainer.devices=abc"], "devices"),
+    "strategy_foo": ("train.py", [*AE, "trainer.strategy=foo"], "strategy"),
+    "precision_13": ("train.py", [*AE, "trainer.precision=13"], "Precision"),
+    "max_time_garbage": ("train.py", [*AE, "trainer.max_time=garbage"], "duration"),
+    "logger_project_mapping": ("train.py", [*AE, "logger.project={a: 1}"], "project"),
+    "resume_with_bad_trainer_value": ("train.py", [f"ckpt={LAST}", "trainer.precision=13"], "Precision"),
+    "ckpt_auto_corrupt_folder": ("train.py", ["ckpt=auto", "run_dir=corrupt"], "unreadable"),
+    "translate_device_bogus": ("translate.py", ["ckpt=random.ckpt", "input=images", "output=out", "device=bogus"],
+                               "device"),
+    "translate_output_inside_input": ("translate.py", ["ckpt=random.ckpt", "input=images", "output=images/out"],
+                                      "inside the input"),
+    "translate_entry_without_config": ("translate.py", ["ckpt=wrongtype.ckpt", "input=images", "output=out"],
+                                       "without a run config"),
+    "evaluate_changed_model_key": ("evaluate.py", [f"ckpt={LAST}", "model.latent_dim=8"], "does not use"),
 }
 
 
-@pytest.fixture(scope="module")
+@module_run
 def workspace(tmp_path_factory, data_dir, secret_run):
     """A real finished run (a copy of the session's: trained in this process through the path scripts/train.py
     takes, its logger.notes a ${oc.env:...} reference), a random-bytes "checkpoint", a file, and input images."""

@@ -9,11 +9,14 @@ import signal
 import pytest
 import torch
 
+from genlab.runner.config import compose
+from genlab.runner.run.train import train as run_train
 from tests.helpers import (
     LONG_AE,
     TINY_RUNS,
     assert_identical_weights,
     error_line,
+    module_run,
     start_train,
     train,
     tree_checksums,
@@ -28,11 +31,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("model", sorted(TINY_RUNS))
 def test_two_epochs_straight_equal_one_plus_resume_plus_one(model, tmp_path, data_dir):
+    # the straight run and the first epoch through compose -> train in this process (a script's path after its
+    # imports); the resume, the claim, through the real script
     args = TINY_RUNS[model]
-    straight = train(*args, "trainer.max_epochs=2", f"run_dir={tmp_path / 'straight'}")
-    assert straight.returncode == 0, straight.stderr[-3000:]
-    first = train(*args, "trainer.max_epochs=1", f"run_dir={tmp_path / 'resumed'}")
-    assert first.returncode == 0, first.stderr[-3000:]
+    run_train(compose([*args, "trainer.max_epochs=2", f"run_dir={tmp_path / 'straight'}"]))
+    run_train(compose([*args, "trainer.max_epochs=1", f"run_dir={tmp_path / 'resumed'}"]))
     last = tmp_path / "resumed" / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["epoch"] == 0
     second = train(f"ckpt={last}", "trainer.max_epochs=2")
@@ -41,7 +44,7 @@ def test_two_epochs_straight_equal_one_plus_resume_plus_one(model, tmp_path, dat
     assert_identical_weights(tmp_path / "straight" / "checkpoints" / "last.ckpt", last)
 
 
-@pytest.fixture(scope="module")
+@module_run
 def straight_long(tmp_path_factory, data_dir):
     run_dir = tmp_path_factory.mktemp("long") / "straight"
     done = train(*LONG_AE, f"run_dir={run_dir}")
