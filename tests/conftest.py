@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import io
 import os
 from pathlib import Path
 
@@ -18,11 +15,11 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 from tests.helpers import (
     MODULE_RUNS,
-    REPO,
     RUN_SECRET,
     SHARED_DATA,
     TINY_CLASSIFIER_KEYS,
     TINY_RUNS,
+    call_script,
     run_script,
     with_args,
 )
@@ -60,20 +57,14 @@ def tiny_classifier(tmp_path_factory, data_dir) -> Path:
     """A small, quickly trained MNIST classifier for the GAN tests' FID/KID/class statistics (the default one
     takes minutes on CPU); made once per session by the real ``scripts/train_classifier.py``'s ``main``, run in
     this process (another interpreter would only add seconds of imports)."""
-    from genlab.runner.cli import run_cli
     from genlab.runner.run.classifier import cached_path, parse_config
 
     cache = tmp_path_factory.getbasetemp() / "classifier-cache"
     path = cached_path(parse_config(TINY_CLASSIFIER_KEYS), cache)
     if not path.is_file():
-        spec = importlib.util.spec_from_file_location("train_classifier_script", REPO / "scripts" /
-                                                      "train_classifier.py")
-        script = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(script)
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            assert run_cli(script.main, script.__doc__, [*TINY_CLASSIFIER_KEYS, f"cache_dir={cache}"]) == 0
-        assert f"classifier: {path}" in out.getvalue()
+        code, out, err = call_script("train_classifier.py", *TINY_CLASSIFIER_KEYS, f"cache_dir={cache}")
+        assert code == 0, err[-3000:]
+        assert f"classifier: {path}" in out
     return path
 
 

@@ -4,7 +4,10 @@ Fixtures are in conftest.py, which imports from here (never the other way)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.util
+import io
 import os
 import subprocess
 import sys
@@ -15,7 +18,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from genlab.runner.cli import with_args  # noqa: F401  (the tests build their argument lists with it)
+from genlab.runner.cli import run_cli, with_args  # noqa: F401  (the tests build their argument lists with with_args)
 from genlab.runner.config import compose
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,6 +47,24 @@ def run_script(script: str, *args: str, cwd: Path | None = None, timeout: int = 
     full_env = {k: v for k, v in full_env.items() if v is not None}
     return subprocess.run([sys.executable, str(REPO / "scripts" / script), *args], cwd=cwd or REPO,
                           capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+def script_main(script: str):
+    """``scripts/<script>`` loaded as a module (its ``main`` and ``__doc__``), for ``call_script``."""
+    spec = importlib.util.spec_from_file_location(f"script_{script[:-3]}", REPO / "scripts" / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def call_script(script: str, *args: str) -> tuple[int, str, str]:
+    """Run ``scripts/<script>``'s main in this process, as its ``__main__`` does (``run_cli``): (exit code, stdout,
+    stderr). For the tests whose claim is not about a fresh interpreter: each subprocess pays seconds of imports."""
+    module = script_main(script)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run_cli(module.main, module.__doc__, list(args))
+    return code, out.getvalue(), err.getvalue()
 
 
 def quiet_trainer(**kwargs) -> pl.Trainer:

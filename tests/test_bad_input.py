@@ -6,7 +6,6 @@ one per command), FAMILY through the same entry points in this process."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -18,8 +17,7 @@ import torch
 from PIL import Image
 
 from datamodules.image_files import load_rgb, to_8bit
-from genlab.runner.cli import run_cli
-from tests.helpers import FAST, REPO, module_run, run_script, tree_checksums, with_args
+from tests.helpers import FAST, REPO, call_script, module_run, run_script, tree_checksums, with_args
 from tests.helpers import RUN_SECRET as SECRET
 
 AE = ["experiment=ae_mnist", "model.latent_dim=2", "data.batch_size=16"]
@@ -249,16 +247,13 @@ def test_bad_input_is_one_line_exit_2_and_touches_nothing(workspace, name):
 
 
 @pytest.mark.parametrize("name", list(FAMILY))
-def test_bad_input_family_is_one_line_exit_2_and_touches_nothing(workspace, name, monkeypatch, capsys):
+def test_bad_input_family_is_one_line_exit_2_and_touches_nothing(workspace, name, monkeypatch):
     script, args, word = FAMILY[name]
     monkeypatch.chdir(workspace)
     monkeypatch.setenv("GENLAB_TEST_SECRET", SECRET)  # the workspace run's saved config refers to it
     before = tree_checksums(workspace)
-    spec = importlib.util.spec_from_file_location(f"script_{script[:-3]}", REPO / "scripts" / script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    code = run_cli(module.main, module.__doc__, list(args))
-    lines = capsys.readouterr().err.strip().splitlines()
+    code, _, err = call_script(script, *args)
+    lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), lines
     assert word in lines[0], lines[0]
     assert tree_checksums(workspace) == before

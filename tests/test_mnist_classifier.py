@@ -1,6 +1,5 @@
 """The FID feature classifier: seeded training, the config-keyed cache, and clear errors."""
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -11,14 +10,9 @@ import torch
 from genlab.core.errors import CheckpointError, ConfigError
 from genlab.core.schema import ClassifierConfig
 from genlab.metrics.mnist_classifier import load_classifier
-from genlab.runner.cli import run_cli
 from genlab.runner.run.classifier import cached_path, ensure_classifier, parse_config, train_classifier
 from genlab.runner.run.classifier_cache import config_hash
-from tests.helpers import REPO, TINY_CLASSIFIER_KEYS
-
-_spec = importlib.util.spec_from_file_location("train_classifier_script", REPO / "scripts" / "train_classifier.py")
-train_classifier_script = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(train_classifier_script)
+from tests.helpers import REPO, TINY_CLASSIFIER_KEYS, call_script
 
 QUICK = ClassifierConfig(channels=[4, 8], num_features=16, train_size=512, epochs=1, batch_size=128)
 
@@ -57,11 +51,11 @@ def test_missing_or_corrupt_checkpoint_is_a_clear_error(tmp_path):
         load_classifier(bad)
 
 
-def test_bad_config_is_a_clear_error(capsys):
+def test_bad_config_is_a_clear_error():
     with pytest.raises(ConfigError, match="classifier.epochs=0: must be >= 1"):
         parse_config(["epochs=0"])
-    assert run_cli(train_classifier_script.main, "", ["epoch=2"]) == 2
-    err = capsys.readouterr().err
+    code, _, err = call_script("train_classifier.py", "epoch=2")
+    assert code == 2
     assert err.count("\n") == 1 and "Did you mean: 'epochs'?" in err
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from tests.helpers import FAST, module_run, run_script, with_args
+from tests.helpers import FAST, call_script, module_run, run_script, with_args
 from tests.wandb_offline import read_offline_run
 
 pytestmark = pytest.mark.slow  # real subprocesses of the scripts
@@ -84,10 +84,10 @@ def test_bad_checkpoints_are_one_line_errors(trained, tmp_path, damage):
     elif damage == "other_model":
         checkpoint["genlab"]["config"]["model"]["name"] = "vae"
         torch.save(checkpoint, path)
-    result = run_script("train.py", "experiment=ae_mnist", f"ckpt={path}", *FAST)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and str(path) in lines[0], result.stderr[-2000:]
+    code, _, err = call_script("train.py", "experiment=ae_mnist", f"ckpt={path}", *FAST)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0], err[-2000:]
     expected = {"truncated": "unreadable", "foreign": "not written by genlab", "other_model": "'vae' model",
                 "missing": "does not exist"}[damage]
     assert expected in lines[0]
