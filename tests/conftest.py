@@ -14,7 +14,6 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from tests.helpers import (
-    MODULE_RUNS,
     RUN_SECRET,
     SHARED_DATA,
     TINY_CLASSIFIER_KEYS,
@@ -28,15 +27,6 @@ from tests.helpers import (
 os.environ.setdefault("GENLAB_DATA_DIR", str(SHARED_DATA))
 os.environ["WANDB_MODE"] = "offline"  # a developer's own credentials must not make tests go online
 os.environ.setdefault("WANDB_SILENT", "true")
-
-
-def pytest_collection_modifyitems(items):
-    """The tests that read one module_run fixture form one xdist group (``--dist loadgroup``): one worker runs
-    them all, so the fixture's run is trained once; every other test goes to whichever worker is free."""
-    for item in items:
-        module = item.module.__name__
-        if any((module, name) in MODULE_RUNS for name in item.fixturenames):
-            item.add_marker(pytest.mark.xdist_group(module))
 
 
 @pytest.fixture(scope="session")

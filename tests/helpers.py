@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import pytorch_lightning as pl
 import torch
 
@@ -22,16 +21,6 @@ from genlab.runner.cli import run_cli, with_args  # noqa: F401  (the tests build
 from genlab.runner.config import compose
 
 REPO = Path(__file__).resolve().parents[1]
-
-# (module, name) of each module_run fixture: conftest keeps the tests that use one on one pytest-xdist worker
-MODULE_RUNS: set[tuple[str, str]] = set()
-
-
-def module_run(fixture):
-    """A module-scoped fixture that trains the run(s) several tests of its module read. Under pytest-xdist
-    (``make test``) the tests that use it go to one worker, so the run is made once, not once per worker."""
-    MODULE_RUNS.add((fixture.__module__, fixture.__name__))
-    return pytest.fixture(scope="module")(fixture)
 SHARED_DATA = Path(os.environ.get("GENLAB_DATA_DIR") or REPO.parent / "shared" / "data")
 
 # Keeps CLI runs short: a few batches, no sanity check, no progress bars in the test log.

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from datamodules.image_files import load_rgb, to_8bit
-from tests.helpers import FAST, REPO, call_script, module_run, run_script, tree_checksums, with_args
+from tests.helpers import FAST, REPO, call_script, run_script, tree_checksums, with_args
 from tests.helpers import RUN_SECRET as SECRET
 
 AE = ["experiment=ae_mnist", "model.latent_dim=2", "data.batch_size=16"]
@@ -189,7 +189,7 @@ FAMILY = {
 }
 
 
-@module_run
+@pytest.fixture(scope="module")
 def workspace(tmp_path_factory, data_dir, secret_run):
     """A real finished run (a copy of the session's: trained in this process through the path scripts/train.py
     takes, its logger.notes a ${oc.env:...} reference), a random-bytes "checkpoint", a file, and input images."""

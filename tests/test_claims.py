@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from pytorch_lightning.loggers import CSVLogger
 
-from tests.helpers import REPO, module_run
+from tests.helpers import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))  # the benchmark scripts import their siblings by name
 
@@ -155,7 +155,7 @@ def table_rows(table: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
 
 
-@module_run
+@pytest.fixture(scope="module")
 def claim1(tmp_path_factory, tiny_classifier):
     out = tmp_path_factory.mktemp("claim1")
     return out, *run_claim("ae_not_generative", out, f"--classifier-ckpt={tiny_classifier}")

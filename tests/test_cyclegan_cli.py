@@ -10,7 +10,7 @@ from PIL import Image
 from datamodules.image_files import list_images
 from genlab.core.errors import ConfigError
 from genlab.runner.tools.translate import translate
-from tests.helpers import FAST, SHARED_DATA, module_run, run_script, with_args
+from tests.helpers import FAST, SHARED_DATA, run_script, with_args
 from tests.helpers import TINY_CYCLEGAN as TINY
 from tests.wandb_offline import read_offline_run
 
@@ -22,7 +22,7 @@ TEST_METRICS = ["test/cycle_l1_A", "test/cycle_l1_B", "test/idt_l1_A", "test/idt
 pytestmark = pytest.mark.slow  # real subprocesses of the scripts
 
 
-@module_run
+@pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("cyclegan") / "run"
     result = run_script("train.py", *TINY, *FAST, "callbacks.image_every_n_steps=4", f"run_dir={path}")

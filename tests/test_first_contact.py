@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from genlab.runner.config.load import list_experiments
-from tests.helpers import FAST, TINY_CLASSIFIER_ARGS, fresh_machine, module_run, run_script, with_args
+from tests.helpers import FAST, TINY_CLASSIFIER_ARGS, fresh_machine, run_script, with_args
 from tests.wandb_offline import read_offline_run
 
 # tiny limits for every experiment; the CycleGAN's crops and nets are shrunk, the rest run at their defaults
@@ -36,7 +36,7 @@ def test_every_experiment_runs_from_an_empty_cache_and_home(cli, tmp_path, data_
         assert history.values("val/fid")
 
 
-@module_run
+@pytest.fixture(scope="module")
 def short_run(tmp_path_factory, data_dir):
     """40 batches an epoch with log_every_n_steps=50, output to a pipe (not a terminal)."""
     tmp = tmp_path_factory.mktemp("short")

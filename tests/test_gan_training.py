@@ -17,7 +17,7 @@ from genlab.runner.config import compose, compose_from_saved
 from genlab.runner.run.build import build_datamodule, build_model, build_trainer
 from genlab.runner.run.prepare import prepare
 from genlab.runner.run.train import train
-from tests.helpers import FAST, module_run, with_args
+from tests.helpers import FAST, with_args
 from tests.wandb_offline import read_offline_run
 
 TINY_DCGAN = ["experiment=gan_mnist", "model.ngf=8", "model.ndf=8", "data.batch_size=32"]
@@ -28,7 +28,7 @@ def flat(net: torch.nn.Module) -> torch.Tensor:
     return torch.cat([p.detach().flatten().clone() for p in net.parameters()])
 
 
-@module_run
+@pytest.fixture(scope="module")
 def run(tmp_path_factory, tiny_classifier):
     """Two discriminator steps per batch, 3 batches an epoch, stopped by max_batches=5 in epoch 2."""
     run_dir = tmp_path_factory.mktemp("gan") / "run"

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 import genlab
-from tests.helpers import REPO, assert_identical_weights, fresh_machine, module_run, run_script, train, with_args
+from tests.helpers import REPO, assert_identical_weights, fresh_machine, run_script, train, with_args
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,7 @@ def _logged(run_dir) -> dict[str, float]:
     return values
 
 
-@module_run
+@pytest.fixture(scope="module")
 def runs(tmp_path_factory, data_dir):
     """Each experiment at its default 64 px with tiny nets, trained from a fresh machine."""
     out = {}

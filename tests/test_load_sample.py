@@ -11,7 +11,7 @@ import genlab
 from genlab.core.errors import CheckpointError
 from genlab.runner.config import compose, registry
 from genlab.runner.run.train import train
-from tests.helpers import FAST, TINY_CYCLEGAN, module_run, run_script, with_args
+from tests.helpers import FAST, TINY_CYCLEGAN, run_script, with_args
 
 pytestmark = pytest.mark.slow
 ONE_BATCH = [*with_args(FAST, "trainer.limit_train_batches=1", "trainer.limit_val_batches=0",
@@ -26,7 +26,7 @@ MODELS = {
 }
 
 
-@module_run
+@pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory, data_dir):
     """One real checkpoint per model: a Trainer fits one batch and saves last.ckpt."""
     root = tmp_path_factory.mktemp("ckpts")

@@ -15,14 +15,14 @@ from PIL import Image
 
 from genlab.runner.run.threads import share, usable_cores
 from genlab.runner.tools import compare
-from tests.helpers import FAST, REPO, module_run, run_script, with_args
+from tests.helpers import FAST, REPO, run_script, with_args
 from tests.wandb_offline import ApiShapedRun, read_offline_run
 
 pytestmark = pytest.mark.slow
 TINY_AE = ["experiment=ae_mnist", *with_args(FAST, "trainer.limit_train_batches=4"), "model.hidden=[32]"]
 
 
-@module_run
+@pytest.fixture(scope="module")
 def runs_root(tmp_path_factory, data_dir):
     """runs/ae_mnist/multirun (seed=1,2 at latent_dim=2, through --launcher local) and one run at latent_dim=3
     started like a W&B agent starts it (--key=value, WANDB_SWEEP_ID and the run id W&B chose in the env)."""

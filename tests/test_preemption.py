@@ -14,7 +14,6 @@ import pytest
 from tests.helpers import (
     LONG_AE,
     assert_identical_weights,
-    module_run,
     run_script,
     start_train,
     train,
@@ -63,7 +62,7 @@ def _csv_steps(run_dir: Path, version: int) -> list[int]:
         return [int(row["step"]) for row in csv.DictReader(f) if row.get("train/loss")]
 
 
-@module_run
+@pytest.fixture(scope="module")
 def straight(tmp_path_factory, data_dir) -> Path:
     run_dir = tmp_path_factory.mktemp("straight") / "run"
     done = train(*OFFLINE_AE, f"run_dir={run_dir}")

@@ -16,7 +16,6 @@ from tests.helpers import (
     TINY_RUNS,
     assert_identical_weights,
     error_line,
-    module_run,
     start_train,
     train,
     tree_checksums,
@@ -44,7 +43,7 @@ def test_two_epochs_straight_equal_one_plus_resume_plus_one(model, tmp_path, dat
     assert_identical_weights(tmp_path / "straight" / "checkpoints" / "last.ckpt", last)
 
 
-@module_run
+@pytest.fixture(scope="module")
 def straight_long(tmp_path_factory, data_dir):
     run_dir = tmp_path_factory.mktemp("long") / "straight"
     done = train(*LONG_AE, f"run_dir={run_dir}")

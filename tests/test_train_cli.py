@@ -8,13 +8,13 @@ import pytest
 import torch
 import yaml
 
-from tests.helpers import FAST, call_script, module_run, run_script, with_args
+from tests.helpers import FAST, call_script, run_script, with_args
 from tests.wandb_offline import read_offline_run
 
 pytestmark = pytest.mark.slow  # real subprocesses of the scripts
 
 
-@module_run
+@pytest.fixture(scope="module")
 def trained(tmp_path_factory, data_dir):
     run_dir = tmp_path_factory.mktemp("ae") / "run"
     result = run_script("train.py", "experiment=dae_mnist", *with_args(FAST, "trainer.limit_train_batches=30"),

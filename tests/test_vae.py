@@ -16,7 +16,7 @@ from genlab.runner.config import compose, compose_from_saved
 from genlab.runner.run.build import build_datamodule, build_model
 from genlab.runner.run.evaluate import evaluate
 from genlab.runner.run.train import train
-from tests.helpers import FAST, module_run, quiet_trainer, run_script, with_args
+from tests.helpers import FAST, quiet_trainer, run_script, with_args
 from tests.wandb_offline import read_offline_run
 
 TERMS = ("neg_elbo", "recon", "kl")
@@ -25,7 +25,7 @@ PICTURES = ("reconstructions", "fixed_noise", "interpolation", "code_interpolati
             "latent_manifold")
 
 
-@module_run
+@pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, data_dir):
     """A short real run of the vae_mnist experiment with a 2-D latent (so every picture is drawn)."""
     run_dir = tmp_path_factory.mktemp("vae") / "run"
