@@ -17,7 +17,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-from genlab.runner.cli import run_cli, with_args  # noqa: F401  (the tests build their argument lists with with_args)
+from genlab.runner.cli import run_cli, with_args  # noqa: F401  (with_args: the tests build their argument lists)
 from genlab.runner.config import compose
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,18 +38,12 @@ def run_script(script: str, *args: str, cwd: Path | None = None, timeout: int = 
                           capture_output=True, text=True, timeout=timeout, env=full_env)
 
 
-def script_main(script: str):
-    """``scripts/<script>`` loaded as a module (its ``main`` and ``__doc__``), for ``call_script``."""
-    spec = importlib.util.spec_from_file_location(f"script_{script[:-3]}", REPO / "scripts" / script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def call_script(script: str, *args: str) -> tuple[int, str, str]:
     """Run ``scripts/<script>``'s main in this process, as its ``__main__`` does (``run_cli``): (exit code, stdout,
     stderr). For the tests whose claim is not about a fresh interpreter: each subprocess pays seconds of imports."""
-    module = script_main(script)
+    spec = importlib.util.spec_from_file_location(f"script_{script[:-3]}", REPO / "scripts" / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = run_cli(module.main, module.__doc__, list(args))
