@@ -33,6 +33,7 @@ import torch
 from machine import cpu_name
 
 import genlab.runner.run.train as genlab_train
+from genlab.core.optim import adam
 from genlab.runner.cli import with_args
 from genlab.runner.config import compose
 from genlab.runner.run.build import build_datamodule, build_model
@@ -71,8 +72,8 @@ def plain_step_fn(kind: str, model: torch.nn.Module):
     """One training step of ``kind`` written against the bare networks; returns the loss as a float."""
     cfg = model.cfg
     if kind == "gan":
-        opt_g = torch.optim.Adam(model.generator.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
-        opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=cfg.lr_d or cfg.lr, betas=tuple(cfg.betas))
+        opt_g = adam(model.generator.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
+        opt_d = adam(model.discriminator.parameters(), lr=cfg.lr_d or cfg.lr, betas=tuple(cfg.betas))
         g, d = model.generator, model.discriminator
 
         def fake(n):
@@ -94,7 +95,7 @@ def plain_step_fn(kind: str, model: torch.nn.Module):
             g.requires_grad_(True)
             return g_loss.item()
         return step
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=getattr(cfg, "weight_decay", 0.0))
+    optimizer = adam(model.parameters(), lr=cfg.lr, weight_decay=getattr(cfg, "weight_decay", 0.0))
 
     def step(x):
         if kind == "vae":

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, random_split
 from torchvision.datasets import MNIST
 
-from datamodules.base import SquareImages, loader_options, train_loader
+from datamodules.base import SquareImages, item_uniforms, loader_options, train_loader
 from datamodules.schemas import MNISTConfig
 from genlab.core.data import resolve_root
 from genlab.core.errors import DataError
@@ -56,6 +56,14 @@ class MNISTImages(Dataset):
             return [self[i] for i in indices]
         index = torch.as_tensor(indices)
         x = self.fixed[index].float() if self.fixed is not None else self.images[index].float() / 255.0
+        return list(zip(self._pixels(x).unbind(0), self.labels[index].tolist(), strict=True))
+
+    def seeded_items(self, indices: list[int], seeds: list[int]) -> list[tuple[torch.Tensor, int]]:
+        """Training items dynamically binarized by their own seeds (``datamodules.base.SeededItems``), a batch
+        in a few tensor operations: pixel j of an item is 1 when its j-th uniform is below the grey level."""
+        index = torch.as_tensor(indices)
+        grey = self.images[index].float() / 255.0
+        x = (item_uniforms(seeds, grey[0].numel()).view_as(grey) < grey).float()
         return list(zip(self._pixels(x).unbind(0), self.labels[index].tolist(), strict=True))
 
 

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from genlab.core.data import DataInfo
+from genlab.core.optim import adam
 from genlab.core.schema import EvalConfig
 from lightning_modules.base import Ability, GenerativeModule
 from lightning_modules.corruption import corrupt
@@ -60,4 +61,4 @@ class Autoencoder(GenerativeModule):
         self._step(batch, "test")
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        return adam(self.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)

@@ -18,6 +18,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from torchmetrics import MeanMetric
 
 from genlab.core.data import DataInfo
+from genlab.core.optim import adam
 from genlab.core.schema import EvalConfig
 from genlab.metrics.distribution_metrics import DistributionMetrics
 from genlab.metrics.image_features import build_feature_extractor, resolve_features
@@ -132,8 +133,8 @@ class CycleGAN(GenerativeModule):
     def configure_optimizers(self):
         c = self.cfg
         betas = (c.beta1, c.beta2)
-        opt_g = torch.optim.Adam(itertools.chain(self.G_A.parameters(), self.G_B.parameters()), lr=c.lr, betas=betas)
-        opt_d = torch.optim.Adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), lr=c.lr, betas=betas)
+        opt_g = adam(itertools.chain(self.G_A.parameters(), self.G_B.parameters()), lr=c.lr, betas=betas)
+        opt_d = adam(itertools.chain(self.D_A.parameters(), self.D_B.parameters()), lr=c.lr, betas=betas)
         factor = partial(linear_decay_factor, n_epochs=c.n_epochs, n_epochs_decay=c.n_epochs_decay)
         max_epochs = self.attached_trainer.max_epochs if self.attached_trainer is not None else None
         if max_epochs is not None and max_epochs > c.n_epochs + c.n_epochs_decay:

@@ -38,6 +38,7 @@ from torch.utils.data import DataLoader, Subset
 
 from genlab.core.data import DataInfo
 from genlab.core.errors import ConfigError
+from genlab.core.optim import adam
 from genlab.core.schema import EvalConfig
 from genlab.core.steps import logging_step
 from genlab.metrics.distribution_metrics import ImageSampleMetrics
@@ -240,8 +241,8 @@ class GAN(GenerativeModule):
     def configure_optimizers(self):
         betas = tuple(self.cfg.betas)
         lr_d = self.cfg.lr if self.cfg.lr_d is None else self.cfg.lr_d
-        return [torch.optim.Adam(self.generator.parameters(), lr=self.cfg.lr, betas=betas),
-                torch.optim.Adam(self.discriminator.parameters(), lr=lr_d, betas=betas)]
+        return [adam(self.generator.parameters(), lr=self.cfg.lr, betas=betas),
+                adam(self.discriminator.parameters(), lr=lr_d, betas=betas)]
 
     # --- sample quality ---------------------------------------------------------------------------------------
 

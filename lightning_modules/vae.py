@@ -10,6 +10,7 @@ from torch import nn
 
 from genlab.core.data import DataInfo
 from genlab.core.errors import ConfigError
+from genlab.core.optim import adam
 from genlab.core.schema import EvalConfig
 from lightning_modules.active_units import ActiveUnits, count_active_units
 from lightning_modules.base import Ability, GenerativeModule
@@ -137,6 +138,6 @@ class VAE(GenerativeModule):
         self.active_units.reset()
 
     def configure_optimizers(self):
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.cfg.lr)
+        optimizer = adam(self.parameters(), lr=self.cfg.lr)
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=self.cfg.lr_decay)
         return {"optimizer": optimizer, "lr_scheduler": scheduler}

@@ -54,6 +54,18 @@ def test_dynamic_binarization_redraws_train_but_fixes_eval(data_dir):
     assert torch.equal(dm.test_set.fixed, again.test_set.fixed)  # seeded: the same test set every run
 
 
+def test_dynamic_binarization_of_training_batches_is_per_item_and_unbiased(data_dir):
+    dm = make(root=str(data_dir), binarize="dynamic")
+    items = dm.train_dataloader().dataset
+    batch = torch.stack([x for x, _ in items.__getitems__([(0, 7), (0, 3), (1, 3)])])
+    assert torch.equal(batch[1], items.__getitems__([(0, 3)])[0][0])  # the same draw whatever batch it is in
+    assert not torch.equal(batch[1], batch[2])  # a new draw each epoch
+    grey = dm.train_set.images[3].float() / 255
+    epochs = torch.stack([items[(epoch, 3)][0][0] for epoch in range(400)])
+    # each pixel is 1 with its grey level as probability: the mean of 400 draws is within 5 standard errors
+    assert (epochs.mean(0) - grey).abs().max() <= 5 * 0.5 / 400**0.5
+
+
 @pytest.mark.parametrize("options", [{}, {"value_range": [-1.0, 1.0], "image_size": 32}, {"binarize": "static"},
                                      {"binarize": "dynamic"}])
 def test_batched_reads_give_the_items_one_by_one(data_dir, options):

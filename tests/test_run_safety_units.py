@@ -11,7 +11,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from datamodules.base import ResumableLoader, ResumableSampler, SeededItems
+from datamodules.base import ResumableLoader, ResumableSampler, SeededItems, item_uniforms
 from genlab.core.errors import DivergenceError, RunDirError
 from genlab.runner.config.load import non_finite_keys, to_saved
 from genlab.runner.run.checkpoints import AtomicCheckpointIO, latest_checkpoint, non_finite_tensors
@@ -57,6 +57,24 @@ def test_item_randomness_is_a_function_of_seed_epoch_and_index():
     before = torch.get_rng_state()
     assert torch.equal(items[(0, 2)], items[(0, 2)]) and not torch.equal(items[(0, 2)], items[(1, 2)])
     assert torch.equal(torch.get_rng_state(), before)  # the process-wide stream is left where it was
+
+
+def splitmix64(seed: int, n: int) -> list[int]:
+    """Steele et al.'s generator in Python's integers, written from the paper: the reference for the tensor one."""
+    out, mask = [], 2**64 - 1
+    for _ in range(n):
+        seed = (seed + 0x9E3779B97F4A7C15) & mask
+        z = ((seed ^ (seed >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        out.append(z ^ (z >> 31))
+    return out
+
+
+def test_item_uniforms_are_splitmix64_per_seed():
+    seeds = [0, 1, 2**62 + 12345, 2**63 - 1]  # the largest: every sum and product wraps
+    expected = torch.tensor([[(v >> 40) / 2**24 for v in splitmix64(s, 5)] for s in seeds])
+    assert torch.equal(item_uniforms(seeds, 5).double(), expected)
+    assert torch.equal(item_uniforms(seeds[2:3], 5), item_uniforms(seeds, 5)[2:3])  # a row owes nothing to its batch
 
 
 def test_non_finite_detection():

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from datamodules.mnist import MNISTConfig, load_mnist_tensors
 from genlab.core.errors import ConfigError
+from genlab.core.optim import adam
 from genlab.core.schema import ClassifierConfig
 from genlab.metrics.mnist_classifier import MNISTClassifier, build_classifier
 from genlab.runner.run.classifier_cache import FORMAT_VERSION, cached_path
@@ -65,7 +66,7 @@ def train_classifier(cfg: ClassifierConfig, data_root: str | Path | None = None,
     test_images, test_labels = load_mnist_tensors(data, train=False)
     torch.manual_seed(cfg.seed)
     net = build_classifier(cfg)
-    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    optimizer = adam(net.parameters(), lr=cfg.lr)
     steps = cfg.epochs * -(-len(labels) // cfg.batch_size)
     # annealing to zero settles the last epochs' weights: worth a few tenths of a percent test accuracy
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
