@@ -128,9 +128,13 @@ class GenerativeModule(pl.LightningModule):
         # A network the compiler cannot handle (e.g. no C++ compiler for the CPU backend) runs eagerly instead of
         # failing the run; dynamo reports what fell back.
         _dynamo.config.suppress_errors = True
-        for child in self.children():
-            if any(p.requires_grad for p in child.parameters()):
-                child.compile()
+        for network in self.compilable_networks():
+            network.compile()
+
+    def compilable_networks(self) -> list[torch.nn.Module]:
+        """The networks ``model.compile`` compiles: every child with trainable parameters, unless a model says
+        otherwise."""
+        return [child for child in self.children() if any(p.requires_grad for p in child.parameters())]
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, hparams_file=None, strict=None,

@@ -238,6 +238,16 @@ class GAN(GenerativeModule):
         if norms:
             self.log_terms("train", {key: torch.stack(norms).norm()})
 
+    def compilable_networks(self) -> list[torch.nn.Module]:
+        networks = super().compilable_networks()
+        if self.cfg.r1_gamma > 0:
+            # R1 differentiates D's input gradient again, a double backward that torch.compile's aot_autograd
+            # does not support: D stays eager, G (most of the work) is still compiled
+            rank_zero_warn("model.compile=true with model.r1_gamma > 0: the discriminator runs eager (torch.compile "
+                           "has no double backward for R1)")
+            networks.remove(self.discriminator)
+        return networks
+
     def configure_optimizers(self):
         betas = tuple(self.cfg.betas)
         lr_d = self.cfg.lr if self.cfg.lr_d is None else self.cfg.lr_d

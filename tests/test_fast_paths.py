@@ -66,3 +66,13 @@ def test_fast_path_matches_default(model_name, switch, tmp_path):
     # after one Adam step every weight moved by about lr; the switched path moved them the same way
     assert not torch.equal(weights, ref_weights) or switch == "channels_last"
     assert torch.allclose(weights, ref_weights, atol=tol, rtol=tol), (weights - ref_weights).abs().max()
+
+
+@pytest.mark.parametrize(("r1_gamma", "eager"), [(0.1, {"discriminator"}), (0.0, set())])
+def test_r1_leaves_the_discriminator_out_of_compile(r1_gamma, eager):
+    # torch.compile has no double backward, which R1's gradient penalty takes through D
+    cfg = compose([*TINY_MODELS["dcgan_sn"], "model.compile=true", f"model.r1_gamma={r1_gamma}"])
+    model = build_model(cfg, build_datamodule(cfg))
+    compiled = {name for name, child in model.named_children() if child in model.compilable_networks()}
+    assert {"generator", "discriminator"} - compiled == eager and "generator" in compiled
+
