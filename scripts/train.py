@@ -18,6 +18,7 @@ Arguments may also be written ``--key=value``, as a W&B sweep agent passes them.
 import os
 import sys
 
+from genlab.core.compat import import_wandb_launch
 from genlab.core.errors import ConfigError
 from genlab.runner.cli import pop_arg, run_cli
 from genlab.runner.config import compose
@@ -69,6 +70,7 @@ def main(args: list[str]) -> None:
         args = [*args, f"run_dir={multirun.wandb_sweep_run_dir(experiment, os.environ['WANDB_SWEEP_ID'])}"]
     saved = None
     if ckpt and not experiment:  # resume with the checkpoint's own config
+        import_wandb_launch()  # its config is unknown before torch reads it: almost every run uses W&B
         from genlab.runner.run.plan import config_from_checkpoint
 
         cfg, saved = config_from_checkpoint(args)
@@ -77,10 +79,12 @@ def main(args: list[str]) -> None:
     if print_only:
         print(to_yaml(cfg), end="")
         return
-    from genlab.runner.run.environment import check_environment
+    from genlab.runner.run.environment import check_environment, uses_wandb
 
     # before Lightning is imported: with an unwritable HOME, importing it (matplotlib) already prints
     check_environment(cfg)
+    if uses_wandb(cfg):
+        import_wandb_launch()
     from genlab.runner.run.plan import plan_run
     from genlab.runner.run.train import train
 

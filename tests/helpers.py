@@ -32,10 +32,15 @@ FAST = ["trainer.max_epochs=1", "trainer.limit_train_batches=8", "trainer.limit_
 def run_script(script: str, *args: str, cwd: Path | None = None, timeout: int = 600,
                env: dict | None = None) -> subprocess.CompletedProcess:
     """Run ``scripts/<script>`` in a real subprocess with this interpreter; ``env`` values of None unset."""
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    full_env = {k: v for k, v in full_env.items() if v is not None}
     return subprocess.run([sys.executable, str(REPO / "scripts" / script), *args], cwd=cwd or REPO,
-                          capture_output=True, text=True, timeout=timeout, env=full_env)
+                          capture_output=True, text=True, timeout=timeout, env=child_env(env))
+
+
+def child_env(env: dict | None = None) -> dict[str, str]:
+    """This process's environment for a child process: the repository importable, ``env`` over it, and the
+    variables ``env`` sets to None unset."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return {k: v for k, v in full_env.items() if v is not None}
 
 
 def call_script(script: str, *args: str) -> tuple[int, str, str]:
@@ -128,8 +133,8 @@ def train(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def start_train(*args: str) -> subprocess.Popen:
     """``scripts/train.py`` as a background process (for signals); stderr goes to a pipe."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, str(REPO / "scripts" / "train.py"), *args], cwd=REPO, env=env,
+    return subprocess.Popen([sys.executable, str(REPO / "scripts" / "train.py"), *args], cwd=REPO,
+                            env=child_env({"OMP_NUM_THREADS": "1"}),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -6,7 +6,6 @@ one per command), FAMILY through the same entry points in this process."""
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import torch
 from PIL import Image
 
 from datamodules.image_files import load_rgb, to_8bit
-from tests.helpers import FAST, REPO, call_script, run_script, tree_checksums, with_args
+from tests.helpers import FAST, call_script, child_env, run_script, tree_checksums, with_args
 from tests.helpers import RUN_SECRET as SECRET
 
 AE = ["experiment=ae_mnist", "model.latent_dim=2", "data.batch_size=16"]
@@ -218,7 +217,7 @@ def held_lock(run_dir):
     code = ("import sys\nfrom pathlib import Path\nfrom genlab.runner.run.rundir import claimed\n"
             "with claimed(Path(sys.argv[1]), fresh=False):\n    print('held', flush=True)\n    sys.stdin.read()\n")
     holder = subprocess.Popen([sys.executable, "-c", code, str(run_dir)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+                              stdout=subprocess.PIPE, text=True, env=child_env())
     try:
         assert holder.stdout.readline() == "held\n"
         yield

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 
@@ -16,7 +15,7 @@ import torch
 from PIL import Image
 from pytorch_lightning.loggers import CSVLogger
 
-from tests.helpers import REPO
+from tests.helpers import REPO, child_env
 
 sys.path.insert(0, str(REPO / "benchmarks"))  # the benchmark scripts import their siblings by name
 
@@ -138,7 +137,7 @@ def test_read_scalars_reads_a_lightning_csv_copy(tmp_path):
 
 def run_claim(script: str, out, *args: str) -> tuple[str, dict]:
     """Run ``benchmarks/claims_<script>.py --tiny`` as a user would; its table text and results.json."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env = child_env({"OMP_NUM_THREADS": "1"})
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / f"claims_{script}.py"), "--tiny",
                            "--out", str(out), *args], cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -3,12 +3,14 @@ when an upgrade moves one."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 
 from omegaconf import OmegaConf
 
 from genlab.core.compat import is_string_field, stop_after_this_batch
-from tests.helpers import quiet_trainer
+from tests.helpers import child_env, fresh_machine, quiet_trainer
 
 
 def test_stop_after_this_batch_is_lightnings_sigterm_flag():
@@ -41,3 +43,13 @@ def test_wandb_cache_dir_follows_wandbs_own_rule(monkeypatch, tmp_path):
     assert wandb_cache_dir() == wandb.env.get_cache_dir()
     monkeypatch.setenv("WANDB_CACHE_DIR", str(tmp_path / "cache"))
     assert wandb_cache_dir() == wandb.env.get_cache_dir() == tmp_path / "cache"
+
+
+def test_wandb_init_imports_its_launch_package(tmp_path):
+    # what genlab.core.compat.import_wandb_launch front-loads; a fresh process, as a run starts
+    code = ("import sys, wandb; before = 'wandb.sdk.launch' in sys.modules; "
+            "wandb.init(mode='offline', dir=sys.argv[1]).finish(); print(before, 'wandb.sdk.launch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                          env=child_env(fresh_machine(tmp_path)), timeout=300)
+    assert done.stdout.split()[-2:] == ["False", "True"], done.stderr[-2000:]
+

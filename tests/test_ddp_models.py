@@ -5,7 +5,6 @@ epoch metrics reduced over both ranks."""
 from __future__ import annotations
 
 import math
-import os
 import subprocess
 import sys
 
@@ -14,7 +13,7 @@ import torch
 
 from lightning_modules.cyclegan import CycleGAN
 from lightning_modules.vae import VAE
-from tests.helpers import FAST, REPO, with_args
+from tests.helpers import FAST, REPO, child_env, with_args
 from tests.helpers import TINY_CYCLEGAN as TINY
 from tests.wandb_offline import read_offline_run
 
@@ -66,7 +65,7 @@ def test_a_torchrun_launched_ddp_run_shares_one_folder_and_one_wandb_run(tmp_pat
     """torchrun starts both ranks itself (as SLURM's srun does); Lightning joins them instead of spawning."""
     args = ["experiment=ae_mnist", "model.latent_dim=4", "data.batch_size=16",
             *with_args(TWO_RANKS, "trainer.accelerator=cpu", "trainer.limit_train_batches=3")]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env = child_env({"OMP_NUM_THREADS": "1"})
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
                            str(REPO / "scripts" / "train.py"), *args], cwd=tmp_path, capture_output=True, text=True,
                           timeout=400, env=env)

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from genlab.runner.run.console import _duration, heartbeat_line
-from tests.helpers import QUIET, REPO, run_script
+from tests.helpers import QUIET, REPO, child_env, run_script
 
 # a default progress bar (not switched off as QUIET does), so the output's kind decides bar or lines
 TINY = ["experiment=ae_mnist", "data.batch_size=16", "model.hidden=[32]", "trainer.limit_train_batches=40",
@@ -44,7 +44,7 @@ def test_a_run_whose_output_is_a_pipe_prints_heartbeats(tmp_path, data_dir):
 @pytest.mark.slow
 def test_no_heartbeat_on_a_terminal(tmp_path, data_dir):
     leader, follower = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env = child_env({"OMP_NUM_THREADS": "1"})
     proc = subprocess.Popen([sys.executable, str(REPO / "scripts" / "train.py"), *TINY, f"run_dir={tmp_path / 'r'}"],
                             stdout=follower, stderr=follower, env=env, cwd=REPO)
     os.close(follower)

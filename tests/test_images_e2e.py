@@ -5,7 +5,6 @@ checkpoints they write; gan_monet under two-process DDP."""
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 
@@ -15,7 +14,7 @@ import torch
 from PIL import Image
 
 import genlab
-from tests.helpers import REPO, assert_identical_weights, fresh_machine, run_script, train, with_args
+from tests.helpers import REPO, assert_identical_weights, child_env, fresh_machine, run_script, train, with_args
 
 pytestmark = pytest.mark.slow
 
@@ -119,7 +118,7 @@ def test_gan_monet_benchmark_runs_in_tiny_mode(tmp_path, data_dir):
     done = subprocess.run([sys.executable, "benchmarks/gan_monet.py", "--tiny", "--eval-at", "0.02", "0.04",
                            "--num-samples", "16", "--out", str(tmp_path / "out"), "--grids", str(tmp_path / "grids")],
                           cwd=REPO, capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
+                          env=child_env({"OMP_NUM_THREADS": "1"}))
     assert done.returncode == 0, done.stderr[-3000:]
     assert "TINY MODE" in done.stdout
     rows = [line for line in done.stdout.splitlines() if line.startswith(("| on ", "| off "))]

@@ -1,6 +1,5 @@
 """The FID feature classifier: seeded training, the config-keyed cache, and clear errors."""
 
-import os
 import subprocess
 import sys
 
@@ -12,7 +11,7 @@ from genlab.core.schema import ClassifierConfig
 from genlab.metrics.mnist_classifier import load_classifier
 from genlab.runner.run.classifier import cached_path, ensure_classifier, parse_config, train_classifier
 from genlab.runner.run.classifier_cache import config_hash
-from tests.helpers import REPO, TINY_CLASSIFIER_KEYS, call_script
+from tests.helpers import REPO, TINY_CLASSIFIER_KEYS, call_script, child_env
 
 QUICK = ClassifierConfig(channels=[4, 8], num_features=16, train_size=512, epochs=1, batch_size=128)
 
@@ -65,7 +64,7 @@ def test_processes_that_need_the_classifier_at_once_train_it_once(tmp_path, data
     args = [f"{k}={v}" for k, v in (("channels", "[4,8]"), ("num_features", 16), ("train_size", 512), ("epochs", 1))]
     procs = [subprocess.Popen([sys.executable, str(REPO / "scripts" / "train_classifier.py"), *args,
                                f"cache_dir={tmp_path}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": str(REPO)}) for _ in range(2)]
+                              env=child_env()) for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     assert sum(out.count("training the MNIST classifier") for pair in outputs for out in pair) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import subprocess
@@ -10,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.helpers import FAST, REPO, with_args
+from tests.helpers import FAST, REPO, child_env, with_args
 
 pytestmark = pytest.mark.slow
 TINY = {"scripts/train.py": [*with_args(FAST, "trainer.limit_train_batches=4"), "model.hidden=[32]"],
@@ -32,7 +31,7 @@ def test_the_walkthrough_block_has_the_sweep_compare_evaluate_and_sample_command
 def test_every_walkthrough_command_runs(tmp_path, data_dir):
     for name in ("scripts", "configs"):  # a checkout's layout; the runs land in tmp_path
         (tmp_path / name).symlink_to(REPO / name)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = child_env()
     for cmd in walkthrough():
         assert cmd[0] == ".venv/bin/python"
         full = [sys.executable, *cmd[1:], *TINY.get(cmd[1], [])]

@@ -5,13 +5,12 @@ run as a real script in a fresh interpreter, which then reports the modules it i
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, child_env
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +32,7 @@ print(json.dumps({"status": status, "packages": sorted({m.split(".")[0] for m in
 
 def imported(script: str, *args: str, cwd=REPO) -> tuple[int, set[str], subprocess.CompletedProcess]:
     done = subprocess.run([sys.executable, "-c", REPORTER, str(REPO / "scripts" / script), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+                          capture_output=True, text=True, timeout=120, env=child_env())
     report = json.loads(done.stderr.strip().splitlines()[-1])
     return report["status"], set(report["packages"]), done
 
@@ -85,7 +84,7 @@ def test_compare_plot_imports_matplotlib_only_when_it_draws(finished_runs, tmp_p
 
 def test_startup_benchmark_tiny_prints_a_row_per_command(finished_runs):
     done = subprocess.run([sys.executable, "benchmarks/startup.py", "--tiny", "--runs", str(finished_runs)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+                          capture_output=True, text=True, timeout=300, env=child_env())
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {line.split("|")[1].strip(): line.split("|")[2:4] for line in done.stdout.splitlines()
             if line.startswith("| ") and not line.startswith("| command")}

@@ -31,7 +31,7 @@ from genlab.runner.run.sync import (
     run_folders,
     summary_of,
 )
-from tests.helpers import FAST, REPO, error_line, run_script, train, wait_for_file, with_args
+from tests.helpers import FAST, REPO, child_env, error_line, run_script, train, wait_for_file, with_args
 from tests.wandb_offline import read_offline_run
 
 
@@ -175,7 +175,7 @@ def cluster_commands() -> list[list[str]]:
 @pytest.mark.slow
 def test_trained_stopped_resumed_twice_evaluated_then_synced_is_one_run(tmp_path, monkeypatch, data_dir):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # nothing may be staged outside the run folder
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env = child_env({"OMP_NUM_THREADS": "1"})
     commands = cluster_commands()
     assert [c[1] for c in commands] == [*["scripts/train.py"] * 3, "scripts/evaluate.py", *["scripts/sync.py"] * 2]
     assert all(c[0] == ".venv/bin/python" for c in commands)

@@ -26,3 +26,12 @@ def is_string_field(parent: DictConfig, key: str) -> bool:
     untyped values are not. OmegaConf's public API gives values and the parent's type only;
     its node is the one place that keeps the declared type. Checked against omegaconf 2.4.0."""
     return isinstance(parent._get_node(key), StringNode)
+
+
+def import_wandb_launch() -> None:
+    """Import ``wandb.sdk.launch`` now, before torch and Lightning, when a W&B run will start. wandb 0.31.0's
+    ``wandb.init`` imports it in every run (``Run._detect_and_apply_job_inputs``, no setting skips it), and its
+    pydantic models read their attribute docstrings through ``inspect.getmodule``, which scans ``sys.modules``
+    class after class: 2.0 s once torch and Lightning are loaded, 0.45 s before them, on this project's 2-core
+    machine. Checked against wandb 0.31.0: tests/test_compat.py fails when ``wandb.init`` stops importing it."""
+    import wandb.sdk.launch  # noqa: F401
