@@ -5,10 +5,12 @@ Fixtures are in conftest.py, which imports from here (never the other way)."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import importlib.util
 import io
 import os
+import runpy
 import subprocess
 import sys
 import time
@@ -53,6 +55,25 @@ def call_script(script: str, *args: str) -> tuple[int, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = run_cli(module.main, module.__doc__, list(args))
     return code, out.getvalue(), err.getvalue()
+
+
+def call_benchmark(script: str, *args: str) -> str:
+    """Run ``benchmarks/<script> args`` in this process as its ``__main__`` (``python benchmarks/<script>`` without
+    a new interpreter) and return what it printed; a non-zero exit fails the test. The thread count a benchmark
+    sets is restored."""
+    threads, argv, out = torch.get_num_threads(), sys.argv, io.StringIO()
+    sys.argv = [str(REPO / "benchmarks" / script), *args]
+    if str(REPO / "benchmarks") not in sys.path:  # as python puts a script's folder first: siblings import by name
+        sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(sys.argv[0], run_name="__main__")
+    except SystemExit as e:
+        assert e.code in (None, 0), f"{script} exited with {e.code}: {out.getvalue()[-2000:]}"
+    finally:
+        sys.argv = argv
+        torch.set_num_threads(threads)
+    return out.getvalue()
 
 
 def quiet_trainer(**kwargs) -> pl.Trainer:
@@ -169,6 +190,16 @@ def assert_identical_weights(a: Path, b: Path) -> None:
     differ = [k for k in wa if not torch.equal(wa[k], wb[k])]
     assert not differ, f"{len(differ)} tensors differ, e.g. {differ[0]}: max abs " \
                        f"{(wa[differ[0]].float() - wb[differ[0]].float()).abs().max().item()}"
+
+
+def last_logged(run_dir: Path) -> dict[str, float]:
+    """The last value of every key in a run folder's CSV copy, over all its versions (resumes) in order."""
+    values = {}
+    for path in sorted((run_dir / "csv").glob("version_*/metrics.csv")):
+        with path.open() as f:
+            for row in csv.DictReader(f):
+                values.update({k: float(v) for k, v in row.items() if v not in ("", None)})
+    return values
 
 
 def error_line(stderr: str) -> str:

@@ -1,16 +1,16 @@
-"""Each benchmark script runs end to end in its tiny mode, as a real subprocess (no timing asserted)."""
+"""Each benchmark script runs end to end in its tiny mode (no timing asserted): the Python scripts as their
+``__main__`` in this process (``tests.helpers.call_benchmark``), gpu.sh as a real subprocess."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.helpers import FAST, REPO, with_args
+from tests.helpers import FAST, REPO, call_benchmark, child_env, with_args
 
 sys.path.insert(0, str(REPO / "benchmarks"))  # the benchmark scripts import their siblings by name
 
@@ -20,9 +20,8 @@ from gan_recipes import RECIPES, CpuMarks, recipe_overrides  # noqa: E402
 
 
 def run(*cmd: str, env: dict | None = None) -> str:
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "PYTHON": sys.executable,
-                **(env or {})}
-    done = subprocess.run(list(cmd), cwd=REPO, capture_output=True, text=True, timeout=600, env=full_env)
+    done = subprocess.run(list(cmd), cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env=child_env({"OMP_NUM_THREADS": "1", "PYTHON": sys.executable, **(env or {})}))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return done.stdout
 
@@ -34,7 +33,7 @@ def table_rows(text: str, first_cell: str) -> list[list[str]]:
 
 @pytest.mark.slow
 def test_overhead_tiny_times_the_same_work_in_both_loops():
-    out = run(sys.executable, "benchmarks/overhead.py", "--tiny",
+    out = call_benchmark("overhead.py", "--tiny",
               "--variant", "nobar=trainer.enable_progress_bar=false")
     assert "TINY MODE" in out
     for kind in ("ae", "vae", "gan"):
@@ -48,7 +47,7 @@ def test_overhead_tiny_times_the_same_work_in_both_loops():
 @pytest.mark.slow
 def test_throughput_tiny_has_a_row_per_model_and_path():
     # gan and cyclegan256 run in the gpu.sh dry run below
-    out = run(sys.executable, "benchmarks/throughput.py", "--tiny", "--models", "ae", "vae", "cyclegan128",
+    out = call_benchmark("throughput.py", "--tiny", "--models", "ae", "vae", "cyclegan128",
               "--paths", "default", "channels_last")
     for model in ("ae", "vae", "cyclegan128"):
         rows = table_rows(out, model)
@@ -125,7 +124,7 @@ def test_frontier_reads_each_marks_metrics_and_plots(tmp_path):
     # the only score of a mark whose run stopped before evaluating it: a rescoring of its checkpoint
     (tmp_path / "half" / "checkpoints" / "t5min.n10000.metrics.json").write_text(json.dumps({"fid": 18.0,
                                                                                              "fid_floor": 1.5}))
-    out = run(sys.executable, "benchmarks/frontier.py", str(tmp_path), "--out", str(tmp_path / "f.png"))
+    out = call_benchmark("frontier.py", str(tmp_path), "--out", str(tmp_path / "f.png"))
     assert "  half: 2 min 20.00, 5 min 12.00, 10 min 10.00\n" in out and "  dcgan: 2 min 60.00\n" in out
     assert "  vae: 3 min 101.25\n" in out and "  table: 10 min 28.00\n" in out
     assert (tmp_path / "f.png").stat().st_size > 0
@@ -173,7 +172,7 @@ def test_gan_scores_of_a_genlab_gan_equal_its_evaluation(tmp_path, tiny_classifi
 
 @pytest.mark.slow
 def test_peers_tiny_train_save_and_score_each_peer(tmp_path, tiny_classifier):
-    out = run(sys.executable, "benchmarks/peers.py", "--peer", "dcgan", "--peer", "lightning_gan", "--peer", "vae",
+    out = call_benchmark("peers.py", "--peer", "dcgan", "--peer", "lightning_gan", "--peer", "vae",
               "--eval-at", "0.01", "--num-samples", "200", "--iw-samples", "5", "--test-size", "100",
               "--classifier-ckpt", str(tiny_classifier), "--resize-floor", "--out", str(tmp_path))
     for name in ("dcgan", "lightning_gan", "vae"):
@@ -188,7 +187,7 @@ def test_peers_tiny_train_save_and_score_each_peer(tmp_path, tiny_classifier):
     assert "resize floor (test digits 28 -> 64 -> 28" in out
     # a rescoring of the saved networks with another evaluation keeps the run's own metrics
     first = (tmp_path / "vae" / "t0.01min.metrics.json").read_text()
-    run(sys.executable, "benchmarks/peers.py", "--peer", "vae", "--score-only", "--eval-at", "0.01", "--iw-samples",
+    call_benchmark("peers.py", "--peer", "vae", "--score-only", "--eval-at", "0.01", "--iw-samples",
         "3", "--test-size", "100", "--classifier-ckpt", str(tiny_classifier), "--out", str(tmp_path))
     assert (tmp_path / "vae" / "t0.01min.metrics.json").read_text() == first
     assert json.loads((tmp_path / "vae" / "t0.01min.k3_n100.metrics.json").read_text())["iw_samples"] == 3
@@ -200,14 +199,14 @@ def mark_metrics(folder, minutes: str, tag: str = "") -> dict:
 
 @pytest.mark.slow
 def test_gan_recipes_tiny_marks_and_their_rescoring(tmp_path, tiny_classifier):
-    args = ["benchmarks/gan_recipes.py", "--tiny", "--recipe", "ema=model.ema_decay=0.999", "--eval-at", "0.01",
+    args = ["gan_recipes.py", "--tiny", "--recipe", "ema=model.ema_decay=0.999", "--eval-at", "0.01",
             "0.02", "--num-samples", "200", "--classifier-ckpt", str(tiny_classifier), "--out", str(tmp_path)]
-    (row,) = table_rows(run(sys.executable, *args), "ema")
+    (row,) = table_rows(call_benchmark(*args), "ema")
     first, last = (mark_metrics(tmp_path / "ema", m) for m in ("0.01", "0.02"))
     assert 1 <= first["batches"] < last["batches"] and row[3].startswith(f"{last['fid'] / last['fid_floor']:.2f}, ")
     # --score-only evaluates the saved checkpoints again: the same numbers, the batches read back from them; the
     # newest mark first (so that it is scored before a deadline), the table in time order all the same
-    (row,) = table_rows(run(sys.executable, *args[:5], "0.02", "0.01", *args[7:], "--score-only"), "ema")
+    (row,) = table_rows(call_benchmark(*args[:5], "0.02", "0.01", *args[7:], "--score-only"), "ema")
     again = mark_metrics(tmp_path / "ema", "0.02", ".n200")
     assert row[2].endswith(f"({first['batches']})") and row[3].endswith(f"({last['batches']})")
     assert again["batches"] == last["batches"] and mark_metrics(tmp_path / "ema", "0.02") == last
@@ -216,12 +215,12 @@ def test_gan_recipes_tiny_marks_and_their_rescoring(tmp_path, tiny_classifier):
 
 @pytest.mark.slow
 def test_vae_recipes_marks_record_their_evaluation_size(tmp_path, data_dir):
-    args = ["benchmarks/vae_recipes.py", "--recipe", "small=model.hidden=[16],model.latent_dim=2", "--eval-at",
+    args = ["vae_recipes.py", "--recipe", "small=model.hidden=[16],model.latent_dim=2", "--eval-at",
             "0.01", "--iw-samples", "3", "--test-size", "100", "--out", str(tmp_path)]
-    (row,) = table_rows(run(sys.executable, *args), "small")
+    (row,) = table_rows(call_benchmark(*args), "small")
     own = mark_metrics(tmp_path / "small", "0.01")
     assert (own["iw_samples"], own["test_images"]) == (3, 100) and own["batches"] >= 1
     assert row[2].startswith(f"{own['nll_iw']:.2f} ({own['neg_elbo']:.2f}) ({own['batches']})")
-    run(sys.executable, *args, "--score-only")
+    call_benchmark(*args, "--score-only")
     again = mark_metrics(tmp_path / "small", "0.01", ".k3_n100")
     assert again["batches"] == own["batches"] and mark_metrics(tmp_path / "small", "0.01") == own

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
 
 import pytest
@@ -15,7 +14,7 @@ import torch
 from PIL import Image
 from pytorch_lightning.loggers import CSVLogger
 
-from tests.helpers import REPO, child_env
+from tests.helpers import REPO, call_benchmark
 
 sys.path.insert(0, str(REPO / "benchmarks"))  # the benchmark scripts import their siblings by name
 
@@ -136,13 +135,10 @@ def test_read_scalars_reads_a_lightning_csv_copy(tmp_path):
 
 
 def run_claim(script: str, out, *args: str) -> tuple[str, dict]:
-    """Run ``benchmarks/claims_<script>.py --tiny`` as a user would; its table text and results.json."""
-    env = child_env({"OMP_NUM_THREADS": "1"})
-    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / f"claims_{script}.py"), "--tiny",
-                           "--out", str(out), *args], cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
-    assert done.returncode == 0, done.stderr[-3000:]
+    """Run ``benchmarks/claims_<script>.py --tiny`` as its ``__main__``; its table text and results.json."""
+    printed = call_benchmark(f"claims_{script}.py", "--tiny", "--out", str(out), *args)
     table = (out / "table.md").read_text()
-    assert table.strip() in done.stdout  # printed as well as written
+    assert table.strip() in printed  # printed as well as written
     with Image.open(out / "figure.png") as figure:
         assert figure.format == "PNG" and figure.width > 500 and figure.height > 200
     return table, json.loads((out / "results.json").read_text())

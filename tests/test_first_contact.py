@@ -1,39 +1,102 @@
 """A new user's first runs, on a machine where nothing was prepared: every experiment from an empty cache and
-HOME, short runs that still show training curves, a quiet console off a terminal, and help that shows the
-values a run will use."""
+HOME (the Monet ones also tested, loaded and sampled), short runs that still show training curves, a quiet console
+off a terminal, and help that shows the values a run will use."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import yaml
+from PIL import Image
 
+import genlab
 from genlab.runner.config.load import list_experiments
-from tests.helpers import FAST, TINY_CLASSIFIER_ARGS, fresh_machine, run_script, with_args
+from tests.helpers import FAST, TINY_CLASSIFIER_ARGS, call_script, fresh_machine, last_logged, run_script, with_args
 from tests.wandb_offline import read_offline_run
 
-# tiny limits for every experiment; the CycleGAN's crops and nets are shrunk, the rest run at their defaults
+# tiny limits for every experiment; the CycleGAN's crops and the Monet experiments' nets are shrunk (the Monet
+# data stays at its default 64 px), the rest run at their defaults
 TINY_RUN = [*with_args(FAST, "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
                       "trainer.limit_test_batches=1", "trainer.log_every_n_steps=50"),
             "eval.num_samples=32", "eval.iw_samples=4", *TINY_CLASSIFIER_ARGS]
-SHRINK = {"cyclegan": ["data.load_size=36", "data.crop_size=32", "model.ngf=8", "model.ndf=8", "model.n_blocks=1",
-                       "data.num_workers=0"]}
+CYCLEGAN = ["data.load_size=36", "data.crop_size=32", "model.ngf=8", "model.ndf=8", "model.n_blocks=1",
+            "data.num_workers=0"]
+SHRINK = {"cyclegan_monet": CYCLEGAN, "cyclegan_monet_small": CYCLEGAN,
+          "ae_monet": ["model.channels=8", "model.latent_dim=8", "data.batch_size=8"],
+          "vae_monet": ["model.channels=8", "model.latent_dim=8", "data.batch_size=8"],
+          "gan_monet": ["model.ngf=8", "model.ndf=8", "data.batch_size=8"]}
+# what each Monet experiment's test step logs
+MONET_TEST_KEYS = {"ae_monet": {"test/loss", "test/mse"}, "vae_monet": {"test/nll_iw", "test/bpd", "test/neg_elbo"},
+                   "gan_monet": {"test/fid", "test/kid", "test/mifid", "test/fid_floor", "test/kid_floor"}}
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, data_dir):
+    """experiment -> (folder, finished process): the experiment's first run through the real script, from an
+    empty cache and a HOME without W&B credentials (``folder/run``, ``folder/cache``), made once for the tests
+    that read it."""
+    runs = {}
+
+    def run(experiment: str):
+        if experiment not in runs:
+            tmp = tmp_path_factory.mktemp(experiment)
+            done = run_script("train.py", f"experiment={experiment}", *TINY_RUN, *SHRINK.get(experiment, []),
+                              f"run_dir={tmp / 'run'}", env=fresh_machine(tmp))
+            runs[experiment] = (tmp, done)
+        return runs[experiment]
+    return run
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("experiment", list_experiments())
-def test_every_experiment_runs_from_an_empty_cache_and_home(cli, tmp_path, data_dir, experiment):
-    env = fresh_machine(tmp_path)
-    shrink = SHRINK["cyclegan"] if experiment.startswith("cyclegan") else []
-    done = cli("train.py", f"experiment={experiment}", *TINY_RUN, *shrink, f"run_dir={tmp_path / 'run'}", env=env)
+def test_every_experiment_runs_from_an_empty_cache_and_home(first_run, experiment):
+    tmp, done = first_run(experiment)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
+    assert (tmp / "run" / "checkpoints" / "last.ckpt").is_file()
     assert "no W&B credentials" in done.stderr
-    history = read_offline_run(tmp_path / "run")
+    history = read_offline_run(tmp / "run")
     assert any(k.startswith("train/") and k.endswith("_epoch") for k in history.keys())  # a curve, 2 batches
     if experiment.endswith("gan_mnist"):  # trained through the real path into the empty cache
         assert "genlab: training the MNIST classifier" in done.stderr
-        assert list((tmp_path / "cache").glob("mnist_classifier-*.pt"))
+        assert list((tmp / "cache").glob("mnist_classifier-*.pt"))
         assert history.values("val/fid")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MONET_TEST_KEYS))
+def test_every_monet_experiment_tests_and_draws_from_its_first_run(first_run, name):
+    tmp, done = first_run(name)
+    run_dir = tmp / "run"
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "255 train, 15 val, 30 test (64 px, 3 channel(s))" in done.stderr
+    logged = last_logged(run_dir)
+    assert MONET_TEST_KEYS[name] <= set(logged), sorted(logged)
+    assert all(np.isfinite(logged[k]) for k in MONET_TEST_KEYS[name])
+    assert list((run_dir / "images").glob("*.png"))
+    if name == "gan_monet":
+        assert {"val/fid"} <= set(logged) and not any(k.startswith(("val/class", "test/class")) for k in logged)
+        if "no Inception installed" in done.stderr:  # the note, once, on one line
+            assert done.stderr.count("no Inception installed") == 1
+            assert "make install-inception" in done.stderr
+    if name == "vae_monet":  # a density on [-1, 1]: bpd = (nll + D log 128) / (D ln 2), D = 3 * 64 * 64
+        d = 3 * 64 * 64
+        assert logged["test/bpd"] == pytest.approx((logged["test/nll_iw"] + d * np.log(128)) / (d * np.log(2)),
+                                                   rel=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MONET_TEST_KEYS))
+def test_monet_checkpoints_load_and_sample(first_run, name, tmp_path):
+    tmp, done = first_run(name)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ckpt = tmp / "run" / "checkpoints" / "last.ckpt"
+    model, cfg = genlab.load(ckpt)
+    assert cfg.experiment == name and model.data_info.image_shape == (3, 64, 64)
+    out = tmp_path / "samples.png"
+    code, _, err = call_script("sample.py", f"ckpt={ckpt}", "n=4", "seed=0", f"out={out}")
+    assert code == 0, err[-3000:]
+    with Image.open(out) as image:
+        assert image.mode == "RGB" and image.width >= 2 * 64
 
 
 @pytest.fixture(scope="module")

@@ -91,17 +91,19 @@ def test_unreachable_server_auto_goes_offline_in_bounded_time_and_online_fails_i
 
 
 # wandb's internals (wandb.sdk.*: wbauth does not exist in wandb 0.19) made unimportable for genlab's own code and
-# the scripts. Setting sys.modules entries to None would break wandb itself, which imports them lazily (teardown)
+# the scripts, except genlab.core.compat: the one module that may reach a library's internals, each checked by
+# tests/test_compat.py. Setting sys.modules entries to None would break wandb itself, which imports them lazily
 WITHOUT_PRIVATE = """
 import builtins, runpy, sys
 
 real_import = builtins.__import__
 OURS = ("genlab", "lightning_modules", "datamodules", "__main__")
+COMPAT = "genlab.core.compat"
 
 
 def guarded(name, globals=None, locals=None, fromlist=(), level=0):
     importer = (globals or {}).get("__name__", "")
-    if level == 0 and importer.split(".")[0] in OURS:
+    if level == 0 and importer.split(".")[0] in OURS and importer != COMPAT:
         wanted = [name, *(f"{name}.{item}" for item in fromlist or ())]
         if any(n.startswith("wandb.") and n not in ("wandb.errors",) for n in wanted):
             raise ImportError(f"{importer} imports wandb internals: {name} {fromlist}")
