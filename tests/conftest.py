@@ -52,7 +52,8 @@ def tiny_classifier(tmp_path_factory, data_dir) -> Path:
     cache = tmp_path_factory.getbasetemp() / "classifier-cache"
     path = cached_path(parse_config(TINY_CLASSIFIER_KEYS), cache)
     if not path.is_file():
-        code, out, err = call_script("train_classifier.py", *TINY_CLASSIFIER_KEYS, f"cache_dir={cache}")
+        done = call_script("train_classifier.py", *TINY_CLASSIFIER_KEYS, f"cache_dir={cache}")
+        code, out, err = done.returncode, done.stdout, done.stderr
         assert code == 0, err[-3000:]
         assert f"classifier: {path}" in out
     return path

@@ -45,16 +45,17 @@ def child_env(env: dict | None = None) -> dict[str, str]:
     return {k: v for k, v in full_env.items() if v is not None}
 
 
-def call_script(script: str, *args: str) -> tuple[int, str, str]:
-    """Run ``scripts/<script>``'s main in this process, as its ``__main__`` does (``run_cli``): (exit code, stdout,
-    stderr). For the tests whose claim is not about a fresh interpreter: each subprocess pays seconds of imports."""
+def call_script(script: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``scripts/<script>``'s main in this process, as its ``__main__`` does (``run_cli``), with what a
+    subprocess run gives back (exit code, stdout, stderr). For the tests whose claim is not about a fresh
+    interpreter: each subprocess pays seconds of imports."""
     spec = importlib.util.spec_from_file_location(f"script_{script[:-3]}", REPO / "scripts" / script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = run_cli(module.main, module.__doc__, list(args))
-    return code, out.getvalue(), err.getvalue()
+    return subprocess.CompletedProcess([script, *args], code, out.getvalue(), err.getvalue())
 
 
 def call_benchmark(script: str, *args: str) -> str:

@@ -251,7 +251,8 @@ def test_bad_input_family_is_one_line_exit_2_and_touches_nothing(workspace, name
     monkeypatch.chdir(workspace)
     monkeypatch.setenv("GENLAB_TEST_SECRET", SECRET)  # the workspace run's saved config refers to it
     before = tree_checksums(workspace)
-    code, _, err = call_script(script, *args)
+    done = call_script(script, *args)
+    code, err = done.returncode, done.stderr
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), lines
     assert word in lines[0], lines[0]

@@ -10,7 +10,7 @@ from PIL import Image
 from datamodules.image_files import list_images
 from genlab.core.errors import ConfigError
 from genlab.runner.tools.translate import translate
-from tests.helpers import FAST, SHARED_DATA, run_script, with_args
+from tests.helpers import FAST, SHARED_DATA, call_script, run_script, with_args
 from tests.helpers import TINY_CYCLEGAN as TINY
 from tests.wandb_offline import read_offline_run
 
@@ -44,7 +44,7 @@ def test_short_run_logs_the_eight_losses_lr_panels_and_test_metrics(run_dir):
 
 
 def test_evaluate_reports_every_metric_of_the_checkpoint(run_dir):
-    result = run_script("evaluate.py", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}")
+    result = call_script("evaluate.py", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}")
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert set(TEST_METRICS) <= set(metrics)
@@ -60,7 +60,7 @@ def test_translate_writes_one_output_per_input_with_its_size(run_dir, tmp_path):
     image = Image.open(photo)
     image.resize((45, 38)).convert("L").save(source / "gray.png")  # not divisible by 4
     image.resize((40, 32)).convert("RGBA").save(source / "more" / "clear.webp")
-    result = run_script("translate.py", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", f"input={source}",
+    result = call_script("translate.py", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", f"input={source}",
                         f"output={tmp_path / 'out'}", "direction=AtoB", "batch_size=2")
     assert result.returncode == 0, result.stderr[-3000:]
     inputs = sorted(p.relative_to(source) for p in list_images(source))

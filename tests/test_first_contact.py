@@ -93,8 +93,8 @@ def test_monet_checkpoints_load_and_sample(first_run, name, tmp_path):
     model, cfg = genlab.load(ckpt)
     assert cfg.experiment == name and model.data_info.image_shape == (3, 64, 64)
     out = tmp_path / "samples.png"
-    code, _, err = call_script("sample.py", f"ckpt={ckpt}", "n=4", "seed=0", f"out={out}")
-    assert code == 0, err[-3000:]
+    done = call_script("sample.py", f"ckpt={ckpt}", "n=4", "seed=0", f"out={out}")
+    assert done.returncode == 0, done.stderr[-3000:]
     with Image.open(out) as image:
         assert image.mode == "RGB" and image.width >= 2 * 64
 

@@ -17,7 +17,7 @@ from genlab.runner.config import compose, compose_from_saved
 from genlab.runner.run.build import build_datamodule, build_model, build_trainer
 from genlab.runner.run.prepare import prepare
 from genlab.runner.run.train import train
-from tests.helpers import FAST, with_args
+from tests.helpers import FAST, call_script, with_args
 from tests.wandb_offline import read_offline_run
 
 TINY_DCGAN = ["experiment=gan_mnist", "model.ngf=8", "model.ndf=8", "data.batch_size=32"]
@@ -163,7 +163,7 @@ def test_bf16_mixed_precision_mlp_gan_steps_on_cpu(tmp_path, tiny_classifier):
 @pytest.mark.slow
 def test_evaluate_writes_every_metric(run, cli, tiny_classifier):
     _, result = run
-    done = cli("evaluate.py", f"ckpt={result.run_dir / 'checkpoints' / 'last.ckpt'}", "eval.num_samples=64",
+    done = call_script("evaluate.py", f"ckpt={result.run_dir / 'checkpoints' / 'last.ckpt'}", "eval.num_samples=64",
                "trainer.limit_test_batches=2", f"eval.classifier_ckpt={tiny_classifier}")
     assert done.returncode == 0, done.stderr[-2000:]
     metrics = json.loads((result.run_dir / "metrics.json").read_text())

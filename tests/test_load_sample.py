@@ -11,7 +11,7 @@ import genlab
 from genlab.core.errors import CheckpointError
 from genlab.runner.config import compose, registry
 from genlab.runner.run.train import train
-from tests.helpers import FAST, TINY_CYCLEGAN, run_script, with_args
+from tests.helpers import FAST, TINY_CYCLEGAN, call_script, with_args
 
 pytestmark = pytest.mark.slow
 ONE_BATCH = [*with_args(FAST, "trainer.limit_train_batches=1", "trainer.limit_val_batches=0",
@@ -59,14 +59,14 @@ def test_a_checkpoint_of_another_model_is_refused(checkpoints):
 def test_sample_writes_a_grid_of_the_asked_size_and_a_strip(checkpoints, tmp_path, name, n, size):
     # columns ceil(sqrt(n)), 28 px images with 2 px padding: 10 -> 4 x 3; 64 -> 8 x 8; 6 -> 3 x (2 pairs of rows)
     out = tmp_path / f"{name}.png"
-    result = run_script("sample.py", f"ckpt={checkpoints[name]}", f"n={n}", "seed=0", f"out={out}")
+    result = call_script("sample.py", f"ckpt={checkpoints[name]}", f"n={n}", "seed=0", f"out={out}")
     assert result.returncode == 0, result.stderr[-2000:]
     with Image.open(out) as grid, Image.open(tmp_path / f"{name}_interpolation.png") as strip:
         assert grid.size == size and strip.size == (2 + 10 * 30, 32)
 
 
 def test_sample_points_cyclegan_to_translate(checkpoints, tmp_path):
-    result = run_script("sample.py", f"ckpt={checkpoints['cyclegan']}", f"out={tmp_path / 'x.png'}")
+    result = call_script("sample.py", f"ckpt={checkpoints['cyclegan']}", f"out={tmp_path / 'x.png'}")
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1 and "scripts/translate.py" in lines[0]
     assert not (tmp_path / "x.png").exists()

@@ -53,7 +53,8 @@ def test_missing_or_corrupt_checkpoint_is_a_clear_error(tmp_path):
 def test_bad_config_is_a_clear_error():
     with pytest.raises(ConfigError, match="classifier.epochs=0: must be >= 1"):
         parse_config(["epochs=0"])
-    code, _, err = call_script("train_classifier.py", "epoch=2")
+    done = call_script("train_classifier.py", "epoch=2")
+    code, err = done.returncode, done.stderr
     assert code == 2
     assert err.count("\n") == 1 and "Did you mean: 'epochs'?" in err
 

@@ -8,7 +8,7 @@ import torch
 import yaml
 
 from tests.helpers import RUN_SECRET as SECRET
-from tests.helpers import TINY_RUNS, error_line, start_train, train, tree_checksums
+from tests.helpers import TINY_RUNS, call_script, error_line, start_train, tree_checksums
 
 pytestmark = pytest.mark.slow
 
@@ -22,16 +22,16 @@ def finished(secret_run):
 @pytest.mark.parametrize("experiment", ["ae_mnist", "vae_mnist"])
 def test_a_new_run_into_an_existing_runs_folder_is_refused_and_changes_nothing(finished, experiment):
     before = tree_checksums(finished)
-    refused = train(f"experiment={experiment}", *TINY_RUNS["ae"][1:], f"run_dir={finished}")
+    refused = call_script("train.py", f"experiment={experiment}", *TINY_RUNS["ae"][1:], f"run_dir={finished}")
     assert refused.returncode == 2
     assert "already holds a run" in error_line(refused.stderr) and "ckpt=auto" in refused.stderr
     assert tree_checksums(finished) == before
 
 
-def test_a_start_that_fails_validation_leaves_the_folder_untouched(finished):
+def test_a_start_that_fails_validation_leaves_the_folder_untouched(finished, monkeypatch):
     before = tree_checksums(finished)
-    refused = train(f"ckpt={finished / 'checkpoints' / 'last.ckpt'}", "data.batch_size=7",
-                    env={"GENLAB_TEST_SECRET": SECRET})
+    monkeypatch.setenv("GENLAB_TEST_SECRET", SECRET)  # the run's saved config refers to it
+    refused = call_script("train.py", f"ckpt={finished / 'checkpoints' / 'last.ckpt'}", "data.batch_size=7")
     assert refused.returncode == 2 and "data.batch_size=7" in error_line(refused.stderr)
     assert tree_checksums(finished) == before
 

@@ -50,7 +50,7 @@ def test_without_credentials_the_run_is_offline_and_says_how_to_sync(trained):
 
 def test_evaluate_writes_metrics_json(trained):
     run_dir, _ = trained
-    result = run_script("evaluate.py", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", "trainer.limit_test_batches=3",
+    result = call_script("evaluate.py", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", "trainer.limit_test_batches=3",
                         "trainer.enable_progress_bar=false")
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -62,7 +62,7 @@ def test_resume_continues_the_same_run(trained, tmp_path):
     run_dir, _ = trained
     last = run_dir / "checkpoints" / "last.ckpt"
     before = torch.load(last, weights_only=True)
-    result = run_script("train.py", f"ckpt={last}", "trainer.max_epochs=2")
+    result = call_script("train.py", f"ckpt={last}", "trainer.max_epochs=2")
     assert result.returncode == 0, result.stderr[-3000:]
     after = torch.load(last, weights_only=True)
     assert before["epoch"] == 0 and after["epoch"] == 1
@@ -84,7 +84,8 @@ def test_bad_checkpoints_are_one_line_errors(trained, tmp_path, damage):
     elif damage == "other_model":
         checkpoint["genlab"]["config"]["model"]["name"] = "vae"
         torch.save(checkpoint, path)
-    code, _, err = call_script("train.py", "experiment=ae_mnist", f"ckpt={path}", *FAST)
+    done = call_script("train.py", "experiment=ae_mnist", f"ckpt={path}", *FAST)
+    code, err = done.returncode, done.stderr
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0], err[-2000:]

@@ -16,7 +16,7 @@ from genlab.runner.config import compose, compose_from_saved
 from genlab.runner.run.build import build_datamodule, build_model
 from genlab.runner.run.evaluate import evaluate
 from genlab.runner.run.train import train
-from tests.helpers import FAST, quiet_trainer, run_script, with_args
+from tests.helpers import FAST, call_script, quiet_trainer, run_script, with_args
 from tests.wandb_offline import read_offline_run
 
 TERMS = ("neg_elbo", "recon", "kl")
@@ -55,7 +55,7 @@ def test_training_logs_the_three_terms_and_the_pictures(trained_run):
 @pytest.mark.slow
 def test_evaluate_writes_elbo_iw_likelihood_and_active_units(trained_run, cli):
     ckpt = trained_run / "checkpoints" / "last.ckpt"
-    done = cli("evaluate.py", f"ckpt={ckpt}", "eval.iw_samples=100", "eval.iw_chunk=30")
+    done = call_script("evaluate.py", f"ckpt={ckpt}", "eval.iw_samples=100", "eval.iw_chunk=30")
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((trained_run / "metrics.json").read_text())
     assert {"test/neg_elbo", "test/nll_iw", "test/active_units"} <= set(metrics)
@@ -137,6 +137,6 @@ def test_scripts_exit_nonzero_with_one_line(trained_run, cli):
     done = cli("train.py", "experiment=vae_mnist", "model.latent_dim=0")
     assert done.returncode != 0 and done.stderr.strip().splitlines() == ["error: model.latent_dim=0: must be >= 1 "
                                                                         "(the number of latent dims)"]
-    done = cli("evaluate.py", f"ckpt={trained_run / 'checkpoints' / 'last.ckpt'}", "eval.iw_samples=0")
+    done = call_script("evaluate.py", f"ckpt={trained_run / 'checkpoints' / 'last.ckpt'}", "eval.iw_samples=0")
     assert done.returncode != 0 and "eval.iw_samples=0: must be >= 1" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
