@@ -34,10 +34,11 @@ train: install
 
 # One pytest-xdist worker per core (at most 4: each holds torch and its runs' memory). --dist loadscope: a test
 # module goes to one worker whole, so the run its module-scoped fixture trains is made once, not once per worker.
+# --no-loadscope-reorder: modules are handed out in collection order, the longest first (tests/conftest.py).
 # --durations=15: CI prints the 15 slowest tests, so a test that grows slow is seen where it is added.
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
 test: install
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=15
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=15
 
 # the tests not marked slow (no subprocess, DDP or end-to-end run): about a minute; `make test` runs everything
 test-quick: install

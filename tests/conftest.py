@@ -29,6 +29,20 @@ os.environ["WANDB_MODE"] = "offline"  # a developer's own credentials must not m
 os.environ.setdefault("WANDB_SILENT", "true")
 
 
+# The modules that took longest in the last whole-suite run (benchmarks/README.md, "Test suite"), longest first.
+# `make test` hands modules to the xdist workers in collection order (--dist loadscope --no-loadscope-reorder), so
+# the long ones start first and no worker is left alone with one at the end. Only the order depends on this list:
+# a module it does not name runs after those it names, in the usual order.
+LONGEST_FIRST = ("test_first_contact", "test_resume", "test_sync", "test_preemption", "test_benchmarks", "test_ddp",
+                 "test_bad_input", "test_many_runs", "test_readme_walkthrough", "test_ddp_models", "test_images_e2e",
+                 "test_tracking")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: a module's own order is kept
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     path = Path(os.environ["GENLAB_DATA_DIR"])

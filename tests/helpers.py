@@ -141,8 +141,9 @@ TINY_RUNS = {
                  "model.pool_size=3", "trainer.limit_train_batches=5", *QUIET],
 }
 # long enough epochs that a signal sent after the first periodic checkpoint (batch 5) lands mid-epoch
-LONG_AE = ["experiment=ae_mnist", "data.batch_size=64", "trainer.limit_train_batches=150", "trainer.max_epochs=2",
-           "checkpoint.every_n_steps=5", *TINY_RUNS["ae"][3:]]
+# 300 batches, long enough for a signal to land mid-epoch; a narrower MLP (one hidden layer of 128) halves the run
+LONG_AE = ["experiment=ae_mnist", "model.hidden=[128]", "data.batch_size=64", "trainer.limit_train_batches=150",
+           "trainer.max_epochs=2", "checkpoint.every_n_steps=5", *TINY_RUNS["ae"][3:]]
 
 
 # logger.notes of the conftest's secret_run refers to this variable: the value must never reach the run folder

@@ -15,7 +15,7 @@ from PIL import Image
 
 from genlab.runner.run.threads import share, usable_cores
 from genlab.runner.tools import compare
-from tests.helpers import FAST, REPO, run_script, with_args
+from tests.helpers import FAST, REPO, call_script, run_script, with_args
 from tests.wandb_offline import ApiShapedRun, read_offline_run
 
 pytestmark = pytest.mark.slow
@@ -114,8 +114,8 @@ def test_evaluate_metrics_reach_the_runs_wandb_record_and_csv(runs_root):
     cwd, _ = runs_root
     run_dir = cwd / "runs" / "ae_mnist" / "multirun" / "0-seed=1"
     before = read_offline_run(run_dir)
-    result = run_script("evaluate.py", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}",
-                        "trainer.limit_test_batches=3", "trainer.enable_progress_bar=false")
+    result = call_script("evaluate.py", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}",
+                         "trainer.limit_test_batches=3", "trainer.enable_progress_bar=false")
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     after = read_offline_run(run_dir)
