@@ -37,8 +37,8 @@ from genlab.runner.run.evaluate import evaluate
 
 GOAL = {"fid_ratio": 3.0, "class_coverage": 10, "class_kl": 0.05}
 _HALF_EMA = ["model.ngf=32", "model.ndf=32", "data.batch_size=32", "model.ema_decay=0.999"]
-# Named recipes (``--recipe NAME``): overrides of gan_mnist_dcgan. r1_0.1 is the shipped gan_mnist (half_b32_ema was,
-# until the second round of issue 21).
+# Named recipes (``--recipe NAME``): overrides of gan_mnist_dcgan. r1_1 is the shipped gan_mnist (half_b32_ema was until
+# the second round of issue 21, r1_0.1 until the third).
 RECIPES = {
     "half_b32_ema": _HALF_EMA,
     # R1 on real images, lazy every 16 batches; gamma swept around StyleGAN2's 0.0002 * pixels / batch = 0.0064

@@ -146,7 +146,7 @@ def test_every_named_recipe_is_a_valid_config():
         for name, overrides in table.items():
             assert compose([f"experiment={experiment}", *overrides]).model.name, name
     shipped = compose(["experiment=gan_mnist"])
-    recipe = compose(["experiment=gan_mnist_dcgan", *RECIPES["r1_0.1"]])
+    recipe = compose(["experiment=gan_mnist_dcgan", *RECIPES["r1_1"]])
     assert shipped.model == recipe.model and shipped.data == recipe.data  # the table names today's default
 
 
