@@ -29,11 +29,13 @@ from genlab.runner.run.evaluate import evaluate
 
 GOAL_NATS = 87.0
 EVAL_BATCH = 100
-# Named recipes: overrides of vae_mnist (MLP 512-256 ReLU, latent 50, Adam 1e-3, batch 128, the ELBO).
+# Named recipes: overrides of vae_mnist (MLP 512-256 ReLU, latent 50, Adam 1e-3, batch 128, the ELBO, KL warm-up).
 RECIPES = {
     "vae_mnist": [],
     "iwae5": ["model.iw_train_samples=5"],  # the importance-weighted training bound (Burda et al.)
-    "warmup": ["model.kl_warmup_steps=10000"],  # KL weight 0 -> 1 over the first ~21 epochs
+    "warmup": ["model.kl_warmup_steps=10000"],  # KL weight 0 -> 1 over the first ~21 epochs: today's default
+    "no_warmup": ["model.kl_warmup_steps=0"],  # the default before issue 21's fourth round
+    "warmup_decay": ["model.kl_warmup_steps=10000", "model.lr_decay=0.983"],
     "lr_decay": ["model.lr=2e-3", "model.lr_decay=0.98"],
     "wide": ["model.hidden=[1024,512]"],
     "latent32": ["model.latent_dim=32"],

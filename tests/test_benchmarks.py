@@ -148,6 +148,9 @@ def test_every_named_recipe_is_a_valid_config():
     shipped = compose(["experiment=gan_mnist"])
     recipe = compose(["experiment=gan_mnist_dcgan", *RECIPES["r1_1"]])
     assert shipped.model == recipe.model and shipped.data == recipe.data  # the table names today's default
+    shipped = compose(["experiment=vae_mnist"])
+    assert shipped.model == compose(["experiment=vae_mnist", *vae_recipes.RECIPES["warmup"]]).model
+    assert compose(["experiment=vae_mnist", *vae_recipes.RECIPES["no_warmup"]]).model.kl_warmup_steps == 0
 
 
 @pytest.mark.slow
